@@ -1,0 +1,62 @@
+# chatd — `make run` (embedded, nothing to install but Python 3.11) and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# Distributed-mode services used by `make test` (CI starts them; see .ci/run).
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatd
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
+PYTEST_ARGS ?=
+
+.PHONY: run test test-distributed test-embedded lint bench worker beat clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py ensureadmin
+	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+
+test: $(VENV)/.dev-installed lint test-distributed test-embedded
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check .
+	$(BIN)/mypy .
+
+# Full suite on real PostgreSQL + Redis.
+test-distributed: $(VENV)/.dev-installed
+	@if $(BIN)/python tests/services_up.py "$(TEST_DATABASE_URL)" "$(TEST_REDIS_URL)"; then \
+		CHATD_DATA_DIR=$$(mktemp -d) DATABASE_URL="$(TEST_DATABASE_URL)" REDIS_URL="$(TEST_REDIS_URL)" \
+			$(BIN)/python -m pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CHATD_REQUIRE_SERVICES" ]; then \
+		echo "PostgreSQL/Redis unreachable and CHATD_REQUIRE_SERVICES is set" >&2; exit 1; \
+	else \
+		echo "!! PostgreSQL or Redis unreachable: distributed suite SKIPPED (see README)" >&2; \
+	fi
+
+# The core subset again in embedded mode: SQLite, in-memory layer, in-process workers.
+test-embedded: $(VENV)/.dev-installed
+	env -u DATABASE_URL -u REDIS_URL CHATD_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m core $(PYTEST_ARGS)
+
+bench: $(VENV)/.dev-installed
+	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+
+worker: $(VENV)/.installed
+	$(BIN)/celery -A config worker --loglevel INFO
+
+beat: $(VENV)/.installed
+	$(BIN)/celery -A config beat --loglevel INFO
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,104 @@
+"""Chat endpoints (API.md §4): validate, call a service or selector, serialise."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from chats import selectors, services
+from chats.models import Chat
+from chats.serializers import (
+    ChatCreateSerializer,
+    ChatSerializer,
+    ChatUpdateSerializer,
+    MessageListQuerySerializer,
+    MessagePageSerializer,
+    MessageSendSerializer,
+    MessageSerializer,
+    QueuedMessageSerializer,
+    SendResultSerializer,
+)
+
+
+def _valid(serializer_class: Any, data: Any) -> dict[str, Any]:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)
+
+
+class ChatListCreateApi(ListAPIView[Chat]):
+    serializer_class = ChatSerializer
+
+    def get_queryset(self) -> Any:
+        archived = self.request.query_params.get("archived")
+        return selectors.chat_list(
+            user=self.request.user,
+            archived=None if archived is None else archived.lower() in ("true", "1", "yes"),
+            q=self.request.query_params.get("q", "").strip(),
+        )
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("archived", OpenApiTypes.BOOL, description="Only archived (true) or live (false) chats."),
+            OpenApiParameter("q", OpenApiTypes.STR, description="Case-insensitive title search."),
+        ]
+    )
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        return super().get(request, *args, **kwargs)
+
+    @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
+    def post(self, request: Request) -> Response:
+        data = _valid(ChatCreateSerializer, request.data)
+        chat = services.chat_create(owner=request.user, **data)
+        return Response(ChatSerializer(chat).data, status=status.HTTP_201_CREATED)
+
+
+class ChatDetailApi(APIView):
+    @extend_schema(responses=ChatSerializer)
+    def get(self, request: Request, chat_id: str) -> Response:
+        return Response(ChatSerializer(selectors.chat_get(user=request.user, chat_id=chat_id)).data)
+
+    @extend_schema(request=ChatUpdateSerializer, responses=ChatSerializer)
+    def patch(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
+        chat = services.chat_update(chat=chat, **_valid(ChatUpdateSerializer, request.data))
+        return Response(ChatSerializer(chat).data)
+
+    @extend_schema(responses={204: None}, description="Archive the chat (soft delete) with its sub-agents.")
+    def delete(self, request: Request, chat_id: str) -> Response:
+        services.chat_update(chat=selectors.chat_get(user=request.user, chat_id=chat_id), archived=True)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class MessageListSendApi(APIView):
+    @extend_schema(parameters=[MessageListQuerySerializer], responses=MessagePageSerializer)
+    def get(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
+        messages, has_more = selectors.message_page(chat=chat, **_valid(MessageListQuerySerializer, request.query_params))
+        return Response(
+            {
+                "messages": MessageSerializer(messages, many=True).data,
+                "queued_messages": QueuedMessageSerializer(selectors.queued_messages(chat=chat), many=True).data,
+                "has_more": has_more,
+            }
+        )
+
+    @extend_schema(
+        request=MessageSendSerializer,
+        responses={201: SendResultSerializer, 202: SendResultSerializer},
+        description="201 with the message when the chat is idle; 202 with the queued message when busy.",
+    )
+    def post(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
+        result = services.message_send(chat=chat, user=request.user, **_valid(MessageSendSerializer, request.data))
+        if result.queued:
+            body = {"queued": True, "queued_message": QueuedMessageSerializer(result.queued_message).data}
+            return Response(body, status=status.HTTP_202_ACCEPTED)
+        return Response({"queued": False, "message": MessageSerializer(result.message).data}, status=201)

@@ -1,0 +1,15 @@
+"""Server-rendered pages of the browser UI."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from chats import selectors
+
+
+@login_required
+def index(request: HttpRequest) -> HttpResponse:
+    chats = selectors.chat_list(user=request.user, archived=False)[:100]
+    return render(request, "chats/index.html", {"chats": chats})

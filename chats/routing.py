@@ -1,0 +1,8 @@
+from django.urls import path
+
+from chats import consumers
+
+websocket_urlpatterns = [
+    path("ws/chats/", consumers.SidebarConsumer.as_asgi()),
+    path("ws/chats/<str:chat_id>/", consumers.ChatStreamConsumer.as_asgi()),
+]

@@ -1,0 +1,138 @@
+"""Wire shapes of chats, messages and queued messages (API.md §4); also used for events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from chats.models import Chat, Message, QueuedMessage
+
+
+class ChatSerializer(serializers.ModelSerializer[Chat]):
+    model_config_id = serializers.IntegerField(allow_null=True, read_only=True)
+    workspace_id = serializers.UUIDField(allow_null=True, read_only=True)
+    parent_chat_id = serializers.UUIDField(source="parent_id", allow_null=True, read_only=True)
+    root_chat_id = serializers.UUIDField(read_only=True)
+
+    class Meta:
+        model = Chat
+        fields = [
+            "id", "title", "status", "last_error", "model_config_id", "workspace_id",
+            "parent_chat_id", "root_chat_id", "archived", "created_at", "updated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class UsageSerializer(serializers.Serializer[Any]):
+    input_tokens = serializers.IntegerField()
+    output_tokens = serializers.IntegerField()
+    reasoning_tokens = serializers.IntegerField()
+    cache_read_tokens = serializers.IntegerField()
+    cache_write_tokens = serializers.IntegerField()
+
+
+@extend_schema_field({"type": "array", "items": {"type": "object", "additionalProperties": True}})
+class PartsField(serializers.JSONField):
+    pass
+
+
+class MessageSerializer(serializers.ModelSerializer[Message]):
+    chat_id = serializers.UUIDField(read_only=True)
+    model_config_id = serializers.IntegerField(allow_null=True, read_only=True)
+    created_by = serializers.IntegerField(source="created_by_id", allow_null=True, read_only=True)
+    usage = UsageSerializer(allow_null=True, read_only=True)
+    parts = PartsField(read_only=True)
+
+    class Meta:
+        model = Message
+        fields = [
+            "id", "chat_id", "role", "parts", "model_config_id", "usage", "cost_micros",
+            "created_by", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+
+class QueuedMessageSerializer(serializers.ModelSerializer[QueuedMessage]):
+    chat_id = serializers.UUIDField(read_only=True)
+    model_config_id = serializers.IntegerField(allow_null=True, read_only=True)
+    parts = PartsField(read_only=True)
+
+    class Meta:
+        model = QueuedMessage
+        fields = ["id", "chat_id", "parts", "model_config_id", "created_at"]
+        read_only_fields = fields
+
+
+# --- request bodies -----------------------------------------------------------------------
+
+
+@extend_schema_field(
+    {
+        "oneOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "object", "additionalProperties": True}},
+        ]
+    }
+)
+class ContentField(serializers.JSONField):
+    """A string, or a list of input parts: {"type": "text", "text"} / {"type": "file", "file_id"}."""
+
+
+class ChatCreateSerializer(serializers.Serializer[Any]):
+    content = ContentField()
+    model_config_id = serializers.IntegerField(required=False, allow_null=True)
+    workspace_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class ChatUpdateSerializer(serializers.Serializer[Any]):
+    title = serializers.CharField(required=False, max_length=200, allow_blank=False)
+    archived = serializers.BooleanField(required=False)
+    model_config_id = serializers.IntegerField(required=False)
+
+
+class MessageSendSerializer(serializers.Serializer[Any]):
+    content = ContentField()
+    busy_behavior = serializers.ChoiceField(choices=["queue", "interrupt"], default="queue")
+    model_config_id = serializers.IntegerField(required=False, allow_null=True)
+
+
+class MessageListQuerySerializer(serializers.Serializer[Any]):
+    after_id = serializers.IntegerField(required=False, min_value=0)
+    before_id = serializers.IntegerField(required=False, min_value=1)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=200, default=50)
+
+
+class MessagePageSerializer(serializers.Serializer[Any]):
+    messages = MessageSerializer(many=True)
+    queued_messages = QueuedMessageSerializer(many=True)
+    has_more = serializers.BooleanField()
+
+
+class SendResultSerializer(serializers.Serializer[Any]):
+    queued = serializers.BooleanField()
+    message = MessageSerializer(required=False)
+    queued_message = QueuedMessageSerializer(required=False)
+
+
+def message_event(message: Message) -> dict[str, Any]:
+    return {"type": "message", "chat_id": str(message.chat_id), "message": MessageSerializer(message).data}
+
+
+def status_event(chat: Chat, *, recovered: bool = False) -> dict[str, Any]:
+    return {
+        "type": "status",
+        "chat_id": str(chat.id),
+        "status": chat.status,
+        "last_error": chat.last_error,
+        "recovered": recovered,
+    }
+
+
+def queue_event(chat: Chat, queued: list[QueuedMessage]) -> dict[str, Any]:
+    return {
+        "type": "queue_update",
+        "chat_id": str(chat.id),
+        "queued_messages": QueuedMessageSerializer(queued, many=True).data,
+    }

@@ -1,0 +1,81 @@
+"""Helpers shared by the chat services: row locks, status writes, model and file lookup."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from chats import streaming
+from chats.enums import ChatStatus
+from chats.errors import InvalidInput
+from chats.models import Chat, ChatFile
+from chats.serializers import ChatSerializer, status_event
+from providers.models import ModelConfig
+
+
+def lock_chat(chat_id: uuid.UUID) -> Chat:
+    """Re-read the chat under a row lock; call inside ``transaction.atomic``."""
+    return Chat.objects.select_for_update().get(pk=chat_id)
+
+
+def set_status(chat: Chat, status: ChatStatus, *, error: str | None = None) -> None:
+    """The one place a chat's status is written (reference §3 rules).
+
+    Leaving `running` clears the worker fields; `last_error` is kept only with `error`.
+    Caller holds the row lock; events go out after commit.
+    """
+    chat.status = status
+    chat.last_error = error if status == ChatStatus.ERROR else None
+    if status != ChatStatus.RUNNING:
+        chat.worker_id = chat.started_at = chat.heartbeat_at = None
+    chat.updated_at = timezone.now()
+    Chat.objects.filter(pk=chat.pk).update(
+        status=chat.status,
+        last_error=chat.last_error,
+        worker_id=chat.worker_id,
+        started_at=chat.started_at,
+        heartbeat_at=chat.heartbeat_at,
+        updated_at=chat.updated_at,
+    )
+    on_commit_publish_status(chat)
+
+
+def on_commit_publish_status(chat: Chat) -> None:
+    event = status_event(chat)
+    sidebar = sidebar_chat(chat)
+    transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
+    transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, "status_change", sidebar))
+
+
+def sidebar_chat(chat: Chat) -> dict[str, Any]:
+    return dict(ChatSerializer(chat).data)
+
+
+def resolve_model_config(model_config_id: int | None) -> ModelConfig:
+    """The named enabled config, else the default one (reference §2.6)."""
+    configs = ModelConfig.objects.select_related("provider").filter(enabled=True, provider__enabled=True)
+    if model_config_id is not None:
+        config = configs.filter(pk=model_config_id).first()
+        if config is None:
+            raise InvalidInput("Invalid model config ID.", code="invalid_model_config")
+        return config
+    config = configs.filter(is_default=True).first() or configs.order_by("id").first()
+    if config is None:
+        raise InvalidInput("No model is configured yet; ask an administrator to add one.", code="no_model")
+    return config
+
+
+def file_resolver(owner_id: int) -> Any:
+    """For `parts.input_to_parts`: the owner's file → (media_type, name), else a 400."""
+
+    def resolve(file_id: Any) -> tuple[str, str]:
+        try:
+            chat_file = ChatFile.objects.only("media_type", "name").get(pk=uuid.UUID(str(file_id)), owner_id=owner_id)
+        except (ValueError, ChatFile.DoesNotExist):
+            raise InvalidInput(f"Unknown file_id {file_id!r}.", code="invalid_file") from None
+        return chat_file.media_type, chat_file.name
+
+    return resolve

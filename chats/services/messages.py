@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from chats import streaming
+from chats.enums import BUSY_STATUSES, BusyBehavior, ChatStatus, Role, Visibility
+from chats.errors import QueueFull
+from chats.models import MAX_QUEUED_MESSAGES, Chat, Message, QueuedMessage
+from chats.parts import input_to_parts
+from chats.serializers import message_event, queue_event
+from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status
+
+
+@dataclass(frozen=True)
+class SendResult:
+    queued: bool
+    message: Message | None = None
+    queued_message: QueuedMessage | None = None
+
+
+def message_send(
+    *,
+    chat: Chat,
+    user: AbstractBaseUser,
+    content: Any,
+    busy_behavior: BusyBehavior = BusyBehavior.QUEUE,
+    model_config_id: int | None = None,
+) -> SendResult:
+    """Add a user message; queue it instead when the chat is busy (reference §6 SendMessage).
+
+    A non-empty queue also counts as busy so FIFO order holds. With ``interrupt`` the message is
+    queued and the chat set `waiting`: the worker stops, keeps its partial answer and then
+    promotes the queue, so the partial answer sorts before the new message.
+    """
+    parts = input_to_parts(content, resolve_file=file_resolver(chat.owner_id))
+    model_config = resolve_model_config(model_config_id) if model_config_id is not None else None
+    with transaction.atomic():
+        chat = lock_chat(chat.pk)
+        queue = list(QueuedMessage.objects.filter(chat=chat))
+        if chat.status in BUSY_STATUSES or queue:
+            if len(queue) >= MAX_QUEUED_MESSAGES:
+                raise QueueFull(MAX_QUEUED_MESSAGES)
+            queued = QueuedMessage.objects.create(chat=chat, parts=parts, model_config=model_config, created_by=user)
+            event = queue_event(chat, [*queue, queued])
+            transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
+            if busy_behavior == BusyBehavior.INTERRUPT and chat.status == ChatStatus.RUNNING:
+                set_status(chat, ChatStatus.WAITING)
+            return SendResult(queued=True, queued_message=queued)
+        if model_config is not None:
+            Chat.objects.filter(pk=chat.pk).update(model_config=model_config)
+        message = Message.objects.create(
+            chat=chat,
+            role=Role.USER,
+            parts=parts,
+            visibility=Visibility.BOTH,
+            model_config=model_config or chat.model_config,
+            created_by=user,
+        )
+        event = message_event(message)
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
+        set_status(chat, ChatStatus.PENDING)
+    return SendResult(queued=False, message=message)

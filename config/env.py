@@ -1,0 +1,42 @@
+"""Typed helpers that turn environment variables into settings, failing loudly at start-up."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import environ
+
+env = environ.Env()
+
+
+def data_dir() -> Path:
+    """The directory holding the SQLite file, the generated secret and uploads."""
+    path = Path(env.str("CHATD_DATA_DIR", default=".chatd")).expanduser().resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def secret_key(directory: Path) -> str:
+    """`SECRET_KEY` from the environment, else one generated once and kept in the data dir."""
+    if value := env.str("SECRET_KEY", default=""):
+        return value
+    key_file = directory / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def redis_db(url: str, db: int) -> str:
+    """The same Redis server with another database number, so broker, layer and cache never mix."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+
+
+def positive_int(name: str, default: int) -> int:
+    value = env.int(name, default=default)
+    if value <= 0:
+        raise environ.ImproperlyConfigured(f"{name} must be a positive integer, got {value}")
+    return value
