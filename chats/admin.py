@@ -23,10 +23,17 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+MESSAGE_FIELDS = ("id", "role", "visibility", "rendered_parts", "cost_micros", "deleted", "created_at")
+USAGE_COLUMNS = (
+    "id", "chat", "model_config", "input_tokens", "output_tokens", "reasoning_tokens",
+    "cache_read_tokens", "cache_write_tokens", "cost", "created_at",
+)  # fmt: skip
+
+
 class MessageInline(admin.TabularInline):
     model = Message
-    fields = ["id", "role", "visibility", "rendered_parts", "cost_micros", "deleted", "created_at"]
-    readonly_fields = fields
+    fields = MESSAGE_FIELDS
+    readonly_fields = MESSAGE_FIELDS
     extra = 0
     can_delete = False
     show_change_link = False
@@ -36,7 +43,9 @@ class MessageInline(admin.TabularInline):
 
     @admin.display(description="parts")
     def rendered_parts(self, obj: Message) -> str:
-        return format_html("<pre style='white-space:pre-wrap;max-width:60rem'>{}</pre>", json.dumps(obj.parts, indent=1)[:4000])
+        return format_html(
+            "<pre style='white-space:pre-wrap;max-width:60rem'>{}</pre>", json.dumps(obj.parts, indent=1)[:4000]
+        )
 
 
 def _heartbeat_age(chat: Chat) -> str:
@@ -64,14 +73,11 @@ class ChatAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id", "chat", "model_config", "input_tokens", "output_tokens", "reasoning_tokens",
-        "cache_read_tokens", "cache_write_tokens", "cost", "created_at",
-    ]  # fmt: skip
+    list_display = USAGE_COLUMNS
     list_filter = ["model_config", "created_at"]
     date_hierarchy = "created_at"
-    fields = list_display + ["pricing", "usage_raw"]
-    readonly_fields = fields
+    fields = (*USAGE_COLUMNS, "pricing", "usage_raw")
+    readonly_fields = (*USAGE_COLUMNS, "pricing", "usage_raw")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[UsageRecord]:
         return super().get_queryset(request).filter(role=Role.ASSISTANT).select_related("chat", "model_config")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.contrib.auth.models import User
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -27,6 +28,11 @@ from chats.serializers import (
 )
 
 
+def _me(request: Request) -> User:
+    """The authenticated user (every view here requires authentication)."""
+    return cast(User, request.user)
+
+
 def _valid(serializer_class: Any, data: Any) -> dict[str, Any]:
     serializer = serializer_class(data=data)
     serializer.is_valid(raise_exception=True)
@@ -39,7 +45,7 @@ class ChatListCreateApi(ListAPIView[Chat]):
     def get_queryset(self) -> Any:
         archived = self.request.query_params.get("archived")
         return selectors.chat_list(
-            user=self.request.user,
+            user=_me(self.request),
             archived=None if archived is None else archived.lower() in ("true", "1", "yes"),
             q=self.request.query_params.get("q", "").strip(),
         )
@@ -56,32 +62,34 @@ class ChatListCreateApi(ListAPIView[Chat]):
     @extend_schema(request=ChatCreateSerializer, responses={201: ChatSerializer})
     def post(self, request: Request) -> Response:
         data = _valid(ChatCreateSerializer, request.data)
-        chat = services.chat_create(owner=request.user, **data)
+        chat = services.chat_create(owner=_me(request), **data)
         return Response(ChatSerializer(chat).data, status=status.HTTP_201_CREATED)
 
 
 class ChatDetailApi(APIView):
     @extend_schema(responses=ChatSerializer)
     def get(self, request: Request, chat_id: str) -> Response:
-        return Response(ChatSerializer(selectors.chat_get(user=request.user, chat_id=chat_id)).data)
+        return Response(ChatSerializer(selectors.chat_get(user=_me(request), chat_id=chat_id)).data)
 
     @extend_schema(request=ChatUpdateSerializer, responses=ChatSerializer)
     def patch(self, request: Request, chat_id: str) -> Response:
-        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
         chat = services.chat_update(chat=chat, **_valid(ChatUpdateSerializer, request.data))
         return Response(ChatSerializer(chat).data)
 
     @extend_schema(responses={204: None}, description="Archive the chat (soft delete) with its sub-agents.")
     def delete(self, request: Request, chat_id: str) -> Response:
-        services.chat_update(chat=selectors.chat_get(user=request.user, chat_id=chat_id), archived=True)
+        services.chat_update(chat=selectors.chat_get(user=_me(request), chat_id=chat_id), archived=True)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class MessageListSendApi(APIView):
     @extend_schema(parameters=[MessageListQuerySerializer], responses=MessagePageSerializer)
     def get(self, request: Request, chat_id: str) -> Response:
-        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
-        messages, has_more = selectors.message_page(chat=chat, **_valid(MessageListQuerySerializer, request.query_params))
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        messages, has_more = selectors.message_page(
+            chat=chat, **_valid(MessageListQuerySerializer, request.query_params)
+        )
         return Response(
             {
                 "messages": MessageSerializer(messages, many=True).data,
@@ -96,8 +104,8 @@ class MessageListSendApi(APIView):
         description="201 with the message when the chat is idle; 202 with the queued message when busy.",
     )
     def post(self, request: Request, chat_id: str) -> Response:
-        chat = selectors.chat_get(user=request.user, chat_id=chat_id)
-        result = services.message_send(chat=chat, user=request.user, **_valid(MessageSendSerializer, request.data))
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        result = services.message_send(chat=chat, user=_me(request), **_valid(MessageSendSerializer, request.data))
         if result.queued:
             body = {"queued": True, "queued_message": QueuedMessageSerializer(result.queued_message).data}
             return Response(body, status=status.HTTP_202_ACCEPTED)

@@ -30,12 +30,8 @@ class Chat(models.Model):
     workspace = models.ForeignKey(
         "workspaces.Workspace", on_delete=models.SET_NULL, null=True, blank=True, related_name="chats"
     )
-    parent = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children"
-    )
-    root = models.ForeignKey(
-        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="descendants"
-    )
+    parent = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="children")
+    root = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="descendants")
     mode = models.CharField(max_length=32, choices=ChatMode.choices, null=True, blank=True)
     archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -45,9 +41,7 @@ class Chat(models.Model):
         ordering = ["-updated_at", "-id"]
         indexes = [
             # The worker's acquisition and sweep queries.
-            models.Index(
-                fields=["updated_at"], condition=models.Q(status="pending"), name="chat_pending_by_updated"
-            ),
+            models.Index(fields=["updated_at"], condition=models.Q(status="pending"), name="chat_pending_by_updated"),
             models.Index(
                 fields=["heartbeat_at"], condition=models.Q(status="running"), name="chat_running_by_heartbeat"
             ),

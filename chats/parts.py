@@ -44,10 +44,10 @@ def input_to_parts(content: Any, *, resolve_file: Any) -> list[dict[str, Any]]:
             text = item.get("text")
             if not isinstance(text, str) or not text.strip():
                 raise InvalidInput(f"Part {index}: text must not be blank.")
-            parts.append(TextPart(type="text", text=text))
+            parts.append(dict(TextPart(type="text", text=text)))
         elif kind == "file":
             media_type, name = resolve_file(item.get("file_id"))
-            parts.append(FilePart(type="file", file_id=str(item["file_id"]), media_type=media_type, name=name))
+            parts.append(dict(FilePart(type="file", file_id=str(item["file_id"]), media_type=media_type, name=name)))
         else:
             raise InvalidInput(f"Part {index}: unknown type {kind!r}; use 'text' or 'file'.")
     return parts

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
 from chats.models import Chat, Message, QueuedMessage
 
 
-def chat_list(*, user: AbstractBaseUser, archived: bool | None = None, q: str = "") -> QuerySet[Chat]:
+def chat_list(*, user: User, archived: bool | None = None, q: str = "") -> QuerySet[Chat]:
     chats = Chat.objects.filter(owner=user)
     if archived is not None:
         chats = chats.filter(archived=archived)
@@ -20,7 +20,7 @@ def chat_list(*, user: AbstractBaseUser, archived: bool | None = None, q: str = 
     return chats
 
 
-def chat_get(*, user: AbstractBaseUser, chat_id: uuid.UUID | str) -> Chat:
+def chat_get(*, user: User, chat_id: uuid.UUID | str) -> Chat:
     """The user's own chat, else 404 (never 403: another user's chat does not exist for you)."""
     try:
         return Chat.objects.get(pk=uuid.UUID(str(chat_id)), owner=user)

@@ -145,9 +145,7 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- chatd ------------------------------------------------------------------------------
-CHATD_WORKSPACE_ROOT = Path(
-    env.str("CHATD_WORKSPACE_ROOT", default=str(DATA_DIR / "workspaces"))
-).resolve()
+CHATD_WORKSPACE_ROOT = Path(env.str("CHATD_WORKSPACE_ROOT", default=str(DATA_DIR / "workspaces"))).resolve()
 CHATD_HEARTBEAT_SECONDS = positive_int("CHATD_HEARTBEAT_SECONDS", 30)
 CHATD_STALE_AFTER_SECONDS = positive_int("CHATD_STALE_AFTER_SECONDS", 300)
 CHATD_SWEEP_SECONDS = positive_int("CHATD_SWEEP_SECONDS", 5)

@@ -6,6 +6,8 @@ from typing import Any
 
 from channels.db import database_sync_to_async
 from channels.middleware import BaseMiddleware
+from channels.security.websocket import OriginValidator
+from django.conf import settings
 from rest_framework.authtoken.models import Token
 
 
@@ -26,3 +28,17 @@ class TokenAuthMiddleware(BaseMiddleware):
             if user is not None:
                 scope = {**scope, "user": user}
         return await super().__call__(scope, receive, send)
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuse cross-site browser sockets (cookie auth) but admit API clients, which send no Origin.
+
+    Browsers always send `Origin` on WebSocket handshakes, so a missing one is not a browser.
+    """
+
+    def valid_origin(self, parsed_origin: Any) -> bool:
+        return parsed_origin is None or bool(self.validate_origin(parsed_origin))
+
+
+def origin_validated(application: Any) -> BrowserOriginValidator:
+    return BrowserOriginValidator(application, settings.ALLOWED_HOSTS)  # host patterns match any port

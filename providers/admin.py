@@ -65,13 +65,26 @@ def _per_million(value: Any) -> str:
 @admin.register(ModelConfig)
 class ModelConfigAdmin(admin.ModelAdmin):
     form = ModelConfigForm
-    list_display = ["__str__", "provider", "model", "enabled", "is_default", "input", "output", "cache_read", "cache_write"]
+    list_display = [
+        "__str__",
+        "provider",
+        "model",
+        "enabled",
+        "is_default",
+        "input",
+        "output",
+        "cache_read",
+        "cache_write",
+    ]
     list_filter = ["provider", "enabled", "is_default"]
     search_fields = ["model", "display_name"]
     fieldsets = [
         (None, {"fields": ["provider", "model", "display_name", "enabled", "is_default"]}),
         ("Limits", {"fields": ["context_limit", "max_output_tokens", "compaction_threshold_percent", "options"]}),
-        ("Prices (USD per 1M tokens)", {"fields": ["input_price", "output_price", "cache_read_price", "cache_write_price"]}),
+        (
+            "Prices (USD per 1M tokens)",
+            {"fields": ["input_price", "output_price", "cache_read_price", "cache_write_price"]},
+        ),
     ]
 
     @admin.display(description="input")

@@ -22,8 +22,12 @@ class ProviderSerializer(serializers.ModelSerializer[Provider]):
 
 class ModelConfigSerializer(serializers.ModelSerializer[ModelConfig]):
     provider = serializers.PrimaryKeyRelatedField(queryset=Provider.objects.all())
-    input_price = serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, allow_null=True, required=False)
-    output_price = serializers.DecimalField(max_digits=14, decimal_places=6, min_value=0, allow_null=True, required=False)
+    input_price = serializers.DecimalField(
+        max_digits=14, decimal_places=6, min_value=0, allow_null=True, required=False
+    )
+    output_price = serializers.DecimalField(
+        max_digits=14, decimal_places=6, min_value=0, allow_null=True, required=False
+    )
     cache_read_price = serializers.DecimalField(
         max_digits=14, decimal_places=6, min_value=0, allow_null=True, required=False
     )
@@ -40,7 +44,7 @@ class ModelConfigSerializer(serializers.ModelSerializer[ModelConfig]):
         ]  # fmt: skip
         read_only_fields = ["id", "created_at", "updated_at"]
         # A new default demotes the old one (services.model_config_save) rather than failing.
-        extra_kwargs = {"is_default": {"validators": []}}
+        extra_kwargs: dict[str, Any] = {"is_default": {"validators": []}}
 
     def validate_options(self, value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -2,17 +2,21 @@
 
 import sys
 
+import environ
 import psycopg
 import redis
-import environ
 
 
 def main(database_url: str, redis_url: str) -> int:
     db = environ.Env.db_url_config(database_url)
     try:
         psycopg.connect(
-            host=db["HOST"], port=db["PORT"] or 5432, user=db["USER"], password=db["PASSWORD"],
-            dbname="postgres", connect_timeout=3,
+            host=db["HOST"],
+            port=db["PORT"] or 5432,
+            user=db["USER"],
+            password=db["PASSWORD"],
+            dbname="postgres",
+            connect_timeout=3,
         ).close()
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except Exception as exc:

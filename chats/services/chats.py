@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from functools import partial
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from chats import streaming
@@ -18,7 +19,7 @@ from workspaces.models import Workspace
 
 def chat_create(
     *,
-    owner: AbstractBaseUser,
+    owner: User,
     content: Any,
     model_config_id: int | None = None,
     workspace_id: uuid.UUID | None = None,
@@ -80,5 +81,5 @@ def chat_update(
         chat.save(update_fields=["title", "model_config", "archived", "updated_at"])
         payload = sidebar_chat(chat)
         for kind in kinds:
-            transaction.on_commit(lambda kind=kind: streaming.publish_sidebar_event(chat.owner_id, kind, payload))
+            transaction.on_commit(partial(streaming.publish_sidebar_event, chat.owner_id, kind, payload))
     return chat

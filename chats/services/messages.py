@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from chats import streaming
@@ -25,7 +25,7 @@ class SendResult:
 def message_send(
     *,
     chat: Chat,
-    user: AbstractBaseUser,
+    user: User,
     content: Any,
     busy_behavior: BusyBehavior = BusyBehavior.QUEUE,
     model_config_id: int | None = None,

@@ -13,7 +13,9 @@ from chats.storage_codec import decode_json, decode_text, encode_json, encode_te
 pytestmark = pytest.mark.core
 
 # Strings heavy in the characters the codec cares about, plus any Unicode scalar value.
-tricky_text = st.text(alphabet=st.sampled_from(["\x00", "\ue000", "\ue001", "a", "é", "😀"]) | st.characters(codec="utf-8"))
+tricky_text = st.text(
+    alphabet=st.sampled_from(["\x00", "\ue000", "\ue001", "a", "é", "😀"]) | st.characters(codec="utf-8")
+)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | tricky_text,
     lambda children: st.lists(children, max_size=4) | st.dictionaries(tricky_text, children, max_size=4),
@@ -43,8 +45,10 @@ def test_json_values_round_trip_keys_included(value: Any) -> None:
 
 @pytest.mark.django_db
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(parts=st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": tricky_text}), min_size=1, max_size=3),
-       extra=json_values)
+@given(
+    parts=st.lists(st.fixed_dictionaries({"type": st.just("text"), "text": tricky_text}), min_size=1, max_size=3),
+    extra=json_values,
+)
 def test_message_parts_round_trip_through_the_database(alice: Any, parts: list[dict[str, Any]], extra: Any) -> None:
     chat = Chat.objects.create(owner=alice)
     stored = [*parts, {"type": "tool_result", "tool_call_id": "c1", "tool_name": "t", "result": extra}]

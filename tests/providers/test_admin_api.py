@@ -25,9 +25,13 @@ def test_provider_key_is_write_only_and_encrypted_at_rest(staff_api: Any) -> Non
 
 
 def test_patch_without_key_keeps_it_and_empty_key_clears_it(staff_api: Any) -> None:
-    pid = staff_api.post("/api/admin/providers/", {"name": "a", "kind": "anthropic", "api_key": KEY}, format="json").json()["id"]
+    pid = staff_api.post(
+        "/api/admin/providers/", {"name": "a", "kind": "anthropic", "api_key": KEY}, format="json"
+    ).json()["id"]
     assert staff_api.patch(f"/api/admin/providers/{pid}/", {"enabled": False}, format="json").json()["has_api_key"]
-    assert staff_api.patch(f"/api/admin/providers/{pid}/", {"api_key": ""}, format="json").json()["has_api_key"] is False
+    assert (
+        staff_api.patch(f"/api/admin/providers/{pid}/", {"api_key": ""}, format="json").json()["has_api_key"] is False
+    )
 
 
 def test_provider_kind_is_validated(staff_api: Any) -> None:
@@ -43,21 +47,27 @@ def test_model_config_prices_are_decimal_strings_per_million(staff_api: Any, pro
     body = staff_api.post("/api/admin/model-configs/", payload, format="json").json()
     assert body["input_price"] == "2.500000" and body["cache_write_price"] is None
     assert body["compaction_threshold_percent"] == 70 and body["max_output_tokens"] is None
-    assert staff_api.post(
-        "/api/admin/model-configs/", {**payload, "input_price": "-1"}, format="json"
-    ).status_code == 400
+    assert (
+        staff_api.post("/api/admin/model-configs/", {**payload, "input_price": "-1"}, format="json").status_code == 400
+    )
 
 
 def test_one_default_model_config_at_a_time(staff_api: Any, provider: Provider) -> None:
-    first = staff_api.post("/api/admin/model-configs/", {"provider": provider.id, "model": "a", "is_default": True}, format="json").json()
-    second = staff_api.post("/api/admin/model-configs/", {"provider": provider.id, "model": "b", "is_default": True}, format="json").json()
+    first = staff_api.post(
+        "/api/admin/model-configs/", {"provider": provider.id, "model": "a", "is_default": True}, format="json"
+    ).json()
+    second = staff_api.post(
+        "/api/admin/model-configs/", {"provider": provider.id, "model": "b", "is_default": True}, format="json"
+    ).json()
     assert list(ModelConfig.objects.filter(is_default=True).values_list("id", flat=True)) == [second["id"]]
     assert staff_api.get(f"/api/admin/model-configs/{first['id']}/").json()["is_default"] is False
 
 
 def test_threshold_over_100_is_refused(staff_api: Any, provider: Provider) -> None:
     response = staff_api.post(
-        "/api/admin/model-configs/", {"provider": provider.id, "model": "a", "compaction_threshold_percent": 101}, format="json"
+        "/api/admin/model-configs/",
+        {"provider": provider.id, "model": "a", "compaction_threshold_percent": 101},
+        format="json",
     )
     assert response.status_code == 400 and "compaction_threshold_percent" in response.json()
 
@@ -72,7 +82,13 @@ def test_models_catalog_reports_availability(alice_api: Any, model_config: Model
     assert set(by_name) == {"openai", "keyless", "local-vllm"}
     assert by_name["openai"]["available"] is True
     assert by_name["openai"]["models"] == [
-        {"id": model_config.id, "model": "gpt-4o-mini", "display_name": "GPT-4o mini", "context_limit": 200000, "is_default": True}
+        {
+            "id": model_config.id,
+            "model": "gpt-4o-mini",
+            "display_name": "GPT-4o mini",
+            "context_limit": 200000,
+            "is_default": True,
+        }
     ]
     assert (by_name["keyless"]["available"], by_name["keyless"]["unavailable_reason"]) == (False, "missing_api_key")
     assert by_name["local-vllm"]["available"] is True

@@ -1,0 +1,88 @@
+"""A real `manage.py serve` process on the test database, for tests that cross sockets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_database_url() -> str:
+    """The URL of the database pytest-django created, for child processes."""
+    db = connection.settings_dict
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = db["USER"] + (f":{db['PASSWORD']}" if db["PASSWORD"] else "")
+    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@dataclass
+class LiveApp:
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}"
+
+    def stop(self) -> int:
+        """SIGTERM, as a process manager would; returns the exit code."""
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=20)
+
+
+def start_app(extra_env: dict[str, str] | None = None) -> LiveApp:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": test_database_url(),
+        "LOG_LEVEL": "WARNING",
+        # asyncio's debug mode raises on any loop call from a foreign thread: a publish that
+        # bypassed the server's loop would fail loudly instead of working by luck.
+        "PYTHONASYNCIODEBUG": "1",
+        **(extra_env or {}),
+    }
+    process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
+    app = LiveApp(process, port)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve exited early with {process.returncode}")
+        try:
+            if httpx.get(f"{app.http}/healthz", timeout=1).status_code == 200:
+                return app
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    app.stop()
+    raise RuntimeError("serve did not become healthy in 30 s")
+
+
+@pytest.fixture
+def live_app(transactional_db: Any) -> Iterator[LiveApp]:
+    app = start_app()
+    yield app
+    app.stop()

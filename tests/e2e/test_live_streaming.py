@@ -1,0 +1,114 @@
+"""Events published from request threads reach WebSocket clients through a real server.
+
+In embedded mode the in-memory channel layer lives on the server's event loop and is not
+thread-safe; every publish from another thread must be handed to that loop. Several chats
+streaming at once from several threads prove the hand-off (and, in distributed mode, the
+same path through Redis).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from typing import Any
+
+import httpx
+import pytest
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from chats.enums import ChatStatus
+from chats.models import Chat
+from tests.conftest import make_user
+from tests.e2e.conftest import LiveApp
+
+pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
+
+CHATS = 6
+SENDS = 8
+
+
+def _token(user: Any) -> str:
+    from rest_framework.authtoken.models import Token
+
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def _events(socket: Any, count: int) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = []
+    while len(events) < count:
+        frame = json.loads(socket.recv(timeout=20))
+        if frame["type"] == "data":
+            events += frame["events"]
+    return events
+
+
+def test_several_chats_stream_at_once(live_app: LiveApp, alice: Any, model_config: Any) -> None:
+    token = _token(alice)
+    headers = {"Authorization": f"Token {token}"}
+    chats = [
+        Chat.objects.create(owner=alice, model_config=model_config, status=ChatStatus.WAITING) for _ in range(CHATS)
+    ]
+    stack = contextlib.ExitStack()
+    sockets = [
+        stack.enter_context(connect(f"{live_app.ws}/ws/chats/{chat.id}/", additional_headers=headers))
+        for chat in chats
+    ]
+    for socket in sockets:
+        assert _events(socket, 1)[0]["type"] == "status"  # snapshot of an empty chat
+
+    def send_all(chat: Chat) -> None:
+        with httpx.Client(base_url=live_app.http, headers=headers, timeout=20) as client:
+            for i in range(SENDS):
+                response = client.post(f"/api/chats/{chat.id}/messages/", json={"content": f"message {i}"})
+                assert response.status_code in (201, 202), response.text
+
+    threads = [threading.Thread(target=send_all, args=(chat,)) for chat in chats]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    for chat, socket in zip(chats, sockets, strict=True):
+        # First send: the message and `pending`; then every later one is queued, in order.
+        events = _events(socket, 2 + SENDS - 1)
+        assert [e["type"] for e in events[:2]] == ["message", "status"]
+        assert all(e["chat_id"] == str(chat.id) for e in events)
+        assert events[0]["message"]["parts"] == [{"type": "text", "text": "message 0"}]
+        assert events[1]["status"] == "pending"
+        queue_lengths = [len(e["queued_messages"]) for e in events[2:]]
+        assert queue_lengths == list(range(1, SENDS))
+    stack.close()
+
+
+def test_sockets_of_others_and_strangers_are_refused(
+    live_app: LiveApp, alice: Any, django_user_model: Any, model_config: Any
+) -> None:
+    chat = Chat.objects.create(owner=alice, model_config=model_config)
+    bob = make_user(django_user_model, "bob")
+    for headers, code in [({"Authorization": f"Token {_token(bob)}"}, 4404), ({}, 4401)]:
+        with connect(f"{live_app.ws}/ws/chats/{chat.id}/", additional_headers=headers) as socket:
+            with pytest.raises(ConnectionClosed) as closed:
+                socket.recv(timeout=10)
+            assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+
+
+def test_cross_site_browser_sockets_are_refused(live_app: LiveApp, alice: Any) -> None:
+    headers = {"Authorization": f"Token {_token(alice)}", "Origin": "https://evil.example"}
+    with pytest.raises(Exception, match="403"):
+        connect(f"{live_app.ws}/ws/chats/", additional_headers=headers)
+
+
+def test_sidebar_gets_own_chat_events(live_app: LiveApp, alice: Any, model_config: Any) -> None:
+    headers = {"Authorization": f"Token {_token(alice)}"}
+    with connect(f"{live_app.ws}/ws/chats/", additional_headers=headers) as socket:
+        assert json.loads(socket.recv(timeout=10)) == {"type": "ping"}
+        response = httpx.post(f"{live_app.http}/api/chats/", json={"content": "hello there"}, headers=headers)
+        assert response.status_code == 201
+        kinds = [e["kind"] for e in _events(socket, 2)]
+        assert sorted(kinds) == ["created", "status_change"]
+
+
+def test_serve_exits_cleanly_on_sigterm(live_app: LiveApp) -> None:
+    assert live_app.stop() == 0
