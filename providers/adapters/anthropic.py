@@ -1,0 +1,283 @@
+"""Anthropic Messages adapter: thinking with signatures, prompt caching, web search."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import anthropic
+import pydantic
+
+from providers.adapters.common import (
+    abort_response,
+    file_as_text,
+    is_text_file,
+    malformed,
+    parse_args,
+    stream_ended_early,
+)
+from providers.adapters.convert import message_text, repair_history, result_text
+from providers.interface import (
+    Adapter,
+    Completion,
+    Finish,
+    LLMRequest,
+    PromptMessage,
+    ProviderError,
+    ProviderToolResult,
+    ReasoningDelta,
+    Source,
+    StreamEvent,
+    StreamHandle,
+    TextDelta,
+    ToolCallArgsDelta,
+    ToolCallComplete,
+    ToolCallStart,
+    Usage,
+)
+from providers.retry import error_from_status, error_from_text
+from providers.useragent import user_agent
+
+FINISH_REASONS = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "tool_use": "tool_calls",
+    "max_tokens": "length",
+    "refusal": "content_filter",
+}
+CACHE_CONTROL = {"type": "ephemeral"}
+WEB_SEARCH_TOOL = "web_search_20250305"
+COMPLETE_TIMEOUT_S = 300.0
+
+
+class AnthropicAdapter(Adapter):
+    def __init__(self, api_key: str, base_url: str = "") -> None:
+        self.client = anthropic.Anthropic(
+            api_key=api_key or "unset",
+            base_url=base_url or None,
+            max_retries=0,
+            default_headers={"User-Agent": user_agent()},
+        )
+
+    def stream_events(self, request: LLMRequest, handle: StreamHandle) -> Iterator[StreamEvent]:
+        with translate_errors():
+            stream = self.client.messages.create(**params(request), stream=True)
+            handle.attach(lambda: abort_response(stream.response))
+            with stream:
+                yield from _StreamState().events(stream)
+
+    def complete(self, request: LLMRequest) -> Completion:
+        with translate_errors():
+            # An explicit timeout: the SDK refuses large max_tokens without streaming otherwise.
+            message = self.client.messages.create(**params(request), timeout=COMPLETE_TIMEOUT_S)
+        text = "".join(block.text for block in message.content if block.type == "text")
+        return Completion(text=text, usage=anthropic_usage(message.usage.model_dump(exclude_none=True)))
+
+
+def params(request: LLMRequest) -> dict[str, Any]:
+    options = request.options
+    system, messages = anthropic_messages(request.messages)
+    result: dict[str, Any] = {"model": request.model, "max_tokens": request.max_output_tokens, "messages": messages}
+    if system:
+        result["system"] = system
+    budget = options.get("thinking_budget")
+    if budget:
+        result["thinking"] = {"type": "enabled", "budget_tokens": budget}
+        result["max_tokens"] = max(request.max_output_tokens, budget + 1024)
+    else:  # sampling settings are rejected while thinking is on
+        result.update({key: options[key] for key in ("temperature", "top_p", "top_k") if key in options})
+    tools = _tools(request)
+    if tools:
+        result["tools"] = tools
+        result["tool_choice"] = {"type": request.tool_choice}
+        if request.tool_choice == "auto" and options.get("disable_parallel_tool_use"):
+            result["tool_choice"]["disable_parallel_tool_use"] = True
+    return result
+
+
+def _tools(request: LLMRequest) -> list[dict[str, Any]]:
+    tools: list[dict[str, Any]] = [
+        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools
+    ]
+    if request.options.get("web_search_enabled"):
+        search: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
+        for key in ("allowed_domains", "blocked_domains"):
+            if request.options.get(key):
+                search[key] = request.options[key]
+        tools.append(search)
+    return tools
+
+
+def anthropic_messages(messages: list[PromptMessage]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(system blocks, messages) with cache marks on the last system block and last two messages."""
+    system: list[dict[str, Any]] = []
+    out: list[dict[str, Any]] = []
+    for message in repair_history(messages):
+        if message.role == "system":
+            system.append({"type": "text", "text": message_text(message)})
+            continue
+        role = "assistant" if message.role == "assistant" else "user"
+        blocks = [block for part in message.parts if (block := _block(part)) is not None]
+        if not blocks:
+            continue
+        if out and out[-1]["role"] == role:  # tool results and the next user turn share a message
+            out[-1]["content"].extend(blocks)
+        else:
+            out.append({"role": role, "content": blocks})
+    if system:
+        system[-1]["cache_control"] = CACHE_CONTROL
+    for turn in out[-2:]:
+        _mark_cache(turn["content"])
+    return system, out
+
+
+def _mark_cache(blocks: list[dict[str, Any]]) -> None:
+    """Thinking blocks cannot carry cache_control; mark the last block that can."""
+    for block in reversed(blocks):
+        if block["type"] not in ("thinking", "redacted_thinking"):
+            block["cache_control"] = CACHE_CONTROL
+            return
+
+
+def _block(part: dict[str, Any]) -> dict[str, Any] | None:
+    kind = part["type"]
+    if kind == "text":
+        return {"type": "text", "text": part["text"]}
+    if kind == "reasoning":  # unsigned thinking is rejected, so it is dropped
+        return (
+            {"type": "thinking", "thinking": part["text"], "signature": part["signature"]}
+            if part.get("signature")
+            else None
+        )
+    if kind == "file":
+        return _file_block(part)
+    if kind == "tool_call":
+        block_type = "server_tool_use" if part.get("provider_executed") else "tool_use"
+        return {"type": block_type, "id": part["tool_call_id"], "name": part["tool_name"], "input": part["args"]}
+    if part.get("provider_executed"):
+        return {"type": "web_search_tool_result", "tool_use_id": part["tool_call_id"], "content": part["result"]}
+    return {
+        "type": "tool_result",
+        "tool_use_id": part["tool_call_id"],
+        "content": result_text(part),
+        "is_error": bool(part.get("is_error")),
+    }
+
+
+def _file_block(part: dict[str, Any]) -> dict[str, Any]:
+    if is_text_file(part):
+        return {"type": "text", "text": file_as_text(part)}
+    source = {"type": "base64", "media_type": part["media_type"], "data": base64.b64encode(part["data"]).decode()}
+    return {"type": "image" if part["media_type"].startswith("image/") else "document", "source": source}
+
+
+class _StreamState:
+    """Turns raw Messages stream events into neutral events."""
+
+    def __init__(self) -> None:
+        self.blocks: dict[int, dict[str, Any]] = {}
+        self.usage: dict[str, Any] = {}
+        self.stop_reason: str | None = None
+
+    def events(self, stream: Any) -> Iterator[StreamEvent]:
+        for event in stream:
+            if event.type == "message_start":
+                self.usage.update(event.message.usage.model_dump(exclude_none=True))
+            elif event.type == "content_block_start":
+                yield from self._block_start(event.index, event.content_block)
+            elif event.type == "content_block_delta":
+                yield from self._block_delta(event.index, event.delta)
+            elif event.type == "content_block_stop":
+                yield from self._block_stop(event.index)
+            elif event.type == "message_delta":
+                self.stop_reason = event.delta.stop_reason or self.stop_reason
+                self.usage.update(event.usage.model_dump(exclude_none=True))
+            elif event.type == "message_stop":
+                break
+        if self.stop_reason is None:
+            raise stream_ended_early()
+        yield anthropic_usage(self.usage)
+        yield Finish(FINISH_REASONS.get(self.stop_reason, self.stop_reason))
+
+    def _block_start(self, index: int, block: Any) -> Iterator[StreamEvent]:
+        self.blocks[index] = {"type": block.type, "block": block, "json": []}
+        if block.type in ("tool_use", "server_tool_use"):
+            yield ToolCallStart(block.id, block.name)
+        elif block.type == "web_search_tool_result":
+            content = block.model_dump(exclude_none=True)["content"]
+            is_error = isinstance(content, dict) and content.get("type") == "web_search_tool_result_error"
+            yield ProviderToolResult(block.tool_use_id, "web_search", content, is_error)
+        elif block.type == "text" and block.text:
+            yield TextDelta(block.text)
+
+    def _block_delta(self, index: int, delta: Any) -> Iterator[StreamEvent]:
+        state = self.blocks.get(index)
+        if state is None:
+            raise malformed(f"delta for unknown content block {index}")
+        if delta.type == "text_delta":
+            yield TextDelta(delta.text)
+        elif delta.type == "thinking_delta":
+            yield ReasoningDelta(delta.thinking)
+        elif delta.type == "signature_delta":
+            yield ReasoningDelta("", signature=delta.signature)
+        elif delta.type == "input_json_delta" and delta.partial_json:
+            state["json"].append(delta.partial_json)
+            yield ToolCallArgsDelta(state["block"].id, delta.partial_json)
+        elif delta.type == "citations_delta" and getattr(delta.citation, "url", None):
+            yield Source(delta.citation.url, delta.citation.title or "")
+
+    def _block_stop(self, index: int) -> Iterator[StreamEvent]:
+        state = self.blocks.get(index)
+        if state is None or state["type"] not in ("tool_use", "server_tool_use"):
+            return
+        block = state["block"]
+        args = (
+            parse_args("".join(state["json"]))
+            if state["json"]
+            else (block.input if isinstance(block.input, dict) else {})
+        )
+        yield ToolCallComplete(block.id, block.name, args, provider_executed=state["type"] == "server_tool_use")
+
+
+def anthropic_usage(raw: dict[str, Any]) -> Usage:
+    """Anthropic's input_tokens already exclude cache reads and writes."""
+    return Usage(
+        input_tokens=raw.get("input_tokens") or 0,
+        output_tokens=raw.get("output_tokens") or 0,
+        cache_read_tokens=raw.get("cache_read_input_tokens") or 0,
+        cache_write_tokens=raw.get("cache_creation_input_tokens") or 0,
+        raw=raw,
+    )
+
+
+@contextlib.contextmanager
+def translate_errors() -> Iterator[None]:
+    """Turn Anthropic SDK and wire errors into classified ProviderErrors."""
+    try:
+        yield
+    except ProviderError:
+        raise
+    except anthropic.APIStatusError as exc:
+        if exc.status_code < 400:  # an `error` event inside a 200 stream, e.g. overloaded_error
+            raise error_from_text(_message(exc)) from exc
+        raise error_from_status(exc.status_code, _message(exc), exc.response.headers) from exc
+    except anthropic.APITimeoutError as exc:
+        raise ProviderError("request to the provider timed out", kind="timeout", retryable=True) from exc
+    except anthropic.APIConnectionError as exc:
+        raise ProviderError(f"connection error: {exc.__cause__ or exc}", kind="connection", retryable=True) from exc
+    except anthropic.APIError as exc:
+        raise error_from_text(_message(exc)) from exc
+    except (json.JSONDecodeError, pydantic.ValidationError) as exc:  # undecodable or invalid SSE data
+        raise malformed(str(exc)) from exc
+
+
+def _message(exc: anthropic.APIError) -> str:
+    body = exc.body
+    if isinstance(body, dict):
+        error = body.get("error", body)
+        if isinstance(error, dict) and isinstance(error.get("message"), str):
+            return f"{error.get('type', 'error')}: {error['message']}"
+    return exc.message
