@@ -13,6 +13,7 @@ api: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("providers.urls")),
     path("", include("chats.urls")),
+    path("", include("workspaces.urls")),
 ]
 
 urlpatterns = [
