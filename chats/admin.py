@@ -11,8 +11,9 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html
 
+from chats.agent.prompt import DEFAULT_SYSTEM_PROMPT
 from chats.enums import Role
-from chats.models import Chat, Message, UsageRecord
+from chats.models import Chat, DeploymentSettings, Message, UsageRecord, UserPreferences
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -85,3 +86,22 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="cost (USD)")
     def cost(self, obj: UsageRecord) -> str:
         return "unpriced" if obj.cost_micros is None else f"${obj.cost_micros / 1_000_000:.6f}"
+
+
+@admin.register(DeploymentSettings)
+class DeploymentSettingsAdmin(admin.ModelAdmin):
+    fields = ["system_prompt", "default_prompt"]
+    readonly_fields = ["default_prompt"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return not DeploymentSettings.objects.exists()
+
+    @admin.display(description="built-in default (used while the prompt above is empty)")
+    def default_prompt(self, obj: DeploymentSettings) -> str:
+        return format_html("<pre style='white-space:pre-wrap'>{}</pre>", DEFAULT_SYSTEM_PROMPT)
+
+
+@admin.register(UserPreferences)
+class UserPreferencesAdmin(admin.ModelAdmin):
+    list_display = ["user", "updated_at"]
+    search_fields = ["user__username"]

@@ -19,6 +19,8 @@ from chats.serializers import (
     ChatCreateSerializer,
     ChatSerializer,
     ChatUpdateSerializer,
+    CustomPromptSerializer,
+    MessageEditSerializer,
     MessageListQuerySerializer,
     MessagePageSerializer,
     MessageSendSerializer,
@@ -110,3 +112,56 @@ class MessageListSendApi(APIView):
             body = {"queued": True, "queued_message": QueuedMessageSerializer(result.queued_message).data}
             return Response(body, status=status.HTTP_202_ACCEPTED)
         return Response({"queued": False, "message": MessageSerializer(result.message).data}, status=201)
+
+
+class MessageEditApi(APIView):
+    @extend_schema(
+        request=MessageEditSerializer,
+        responses=MessageSerializer,
+        description="Replace a user message: it and all later messages are soft-deleted, the queue is "
+        "cleared and the chat runs again. 400 if the message is not a user message.",
+    )
+    def patch(self, request: Request, chat_id: str, message_id: int) -> Response:
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        data = _valid(MessageEditSerializer, request.data)
+        message = services.message_edit(chat=chat, user=_me(request), message_id=message_id, **data)
+        return Response(MessageSerializer(message).data)
+
+
+class ChatInterruptApi(APIView):
+    @extend_schema(request=None, responses=ChatSerializer, description="Stop the run; the partial answer is kept.")
+    def post(self, request: Request, chat_id: str) -> Response:
+        chat = services.chat_interrupt(chat=selectors.chat_get(user=_me(request), chat_id=chat_id))
+        return Response(ChatSerializer(chat).data)
+
+
+class QueuedMessageDeleteApi(APIView):
+    @extend_schema(responses={204: None})
+    def delete(self, request: Request, chat_id: str, queued_id: int) -> Response:
+        services.queued_delete(chat=selectors.chat_get(user=_me(request), chat_id=chat_id), queued_id=queued_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class QueuedMessagePromoteApi(APIView):
+    @extend_schema(request=None, responses=MessageSerializer, description="Send a queued message now.")
+    def post(self, request: Request, chat_id: str, queued_id: int) -> Response:
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        return Response(MessageSerializer(services.queued_promote(chat=chat, queued_id=queued_id)).data)
+
+
+class TitleRegenerateApi(APIView):
+    @extend_schema(request=None, responses=ChatSerializer, description="Ask the model for a new title now.")
+    def post(self, request: Request, chat_id: str) -> Response:
+        chat = services.chat_regenerate_title(chat=selectors.chat_get(user=_me(request), chat_id=chat_id))
+        return Response(ChatSerializer(chat).data)
+
+
+class MyPromptApi(APIView):
+    @extend_schema(responses=CustomPromptSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"custom_prompt": selectors.custom_prompt(user=_me(request))})
+
+    @extend_schema(request=CustomPromptSerializer, responses=CustomPromptSerializer)
+    def put(self, request: Request) -> Response:
+        data = _valid(CustomPromptSerializer, request.data)
+        return Response({"custom_prompt": services.custom_prompt_set(user=_me(request), **data)})

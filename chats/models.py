@@ -34,6 +34,8 @@ class Chat(models.Model):
     root = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="descendants")
     mode = models.CharField(max_length=32, choices=ChatMode.choices, null=True, blank=True)
     archived = models.BooleanField(default=False)
+    # Set by stale recovery; the next acquisition announces `"recovered": true` and clears it.
+    recovered = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -161,3 +163,38 @@ class UsageRecord(Message):
     class Meta:
         proxy = True
         verbose_name = "usage record"
+
+
+class DeploymentSettings(models.Model):
+    """Site-wide chat settings (a single row), editable in Django admin."""
+
+    system_prompt = models.TextField(
+        blank=True,
+        default="",
+        max_length=128 * 1024,
+        help_text="Stored as the first system message of every new chat. Empty = the built-in default.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = verbose_name_plural = "deployment settings"
+
+    def __str__(self) -> str:
+        return "Deployment settings"
+
+    @classmethod
+    def load(cls) -> DeploymentSettings:
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class UserPreferences(models.Model):
+    """A user's custom instructions and per-model compaction thresholds."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_preferences")
+    custom_prompt = models.TextField(blank=True, default="", max_length=128 * 1024)
+    # {"<model_config_id>": 0..100}; overrides the model config's threshold for this user.
+    compaction_thresholds = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name_plural = "user preferences"

@@ -8,7 +8,7 @@ from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import Http404
 
-from chats.models import Chat, Message, QueuedMessage
+from chats.models import Chat, Message, QueuedMessage, UserPreferences
 
 
 def chat_list(*, user: User, archived: bool | None = None, q: str = "") -> QuerySet[Chat]:
@@ -48,3 +48,7 @@ def message_page(
 
 def queued_messages(*, chat: Chat) -> list[QueuedMessage]:
     return list(QueuedMessage.objects.filter(chat=chat))
+
+
+def custom_prompt(*, user: User) -> str:
+    return UserPreferences.objects.filter(user=user).values_list("custom_prompt", flat=True).first() or ""

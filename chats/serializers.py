@@ -98,6 +98,14 @@ class MessageSendSerializer(serializers.Serializer[Any]):
     model_config_id = serializers.IntegerField(required=False, allow_null=True)
 
 
+class MessageEditSerializer(serializers.Serializer[Any]):
+    content = ContentField()
+
+
+class CustomPromptSerializer(serializers.Serializer[Any]):
+    custom_prompt = serializers.CharField(allow_blank=True, max_length=128 * 1024, trim_whitespace=False)
+
+
 class MessageListQuerySerializer(serializers.Serializer[Any]):
     after_id = serializers.IntegerField(required=False, min_value=0)
     before_id = serializers.IntegerField(required=False, min_value=1)

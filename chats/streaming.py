@@ -86,3 +86,58 @@ def publish_chat_events(chat_id: uuid.UUID | str, events: list[dict[str, Any]]) 
 def publish_sidebar_event(user_id: int, kind: str, chat: dict[str, Any]) -> None:
     event = {"type": "chat", "kind": kind, "chat": chat}
     _get_publisher().submit(owner_group(user_id), {"type": SIDEBAR_EVENT, "event": event})
+
+
+# --- control pings: how a worker hears that its run's chat changed under it -------------
+
+CHAT_CONTROL = "chat.control"
+
+
+def control_group(chat_id: uuid.UUID | str) -> str:
+    return f"chatctl.{uuid.UUID(str(chat_id)).hex}"
+
+
+def publish_control(chat_id: uuid.UUID | str) -> None:
+    """Tell the worker running this chat (if any) to re-check the row: its status changed."""
+    _get_publisher().submit(control_group(chat_id), {"type": CHAT_CONTROL, "chat_id": str(chat_id)})
+
+
+class ControlListener:
+    """One per process: receives control pings for the chats this process runs.
+
+    `on_ping(chat_id)` runs on a worker thread (it reads the database), never on the loop.
+    """
+
+    def __init__(self, on_ping: Any) -> None:
+        self._on_ping = on_ping
+        self._loop = _get_publisher().loop
+        self._channel = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+
+    async def _start(self) -> str:
+        layer = get_channel_layer()
+        channel = await layer.new_channel("chatd-worker.")
+        self._task = asyncio.get_running_loop().create_task(self._receive(channel))
+        return str(channel)
+
+    async def _receive(self, channel: str) -> None:
+        layer = get_channel_layer()
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                message = await layer.receive(channel)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis blip: heartbeats still catch a lost run; keep listening
+                logger.exception("control channel receive failed")
+                await asyncio.sleep(1)
+                continue
+            loop.run_in_executor(None, self._on_ping, message["chat_id"])
+
+    def watch(self, chat_id: uuid.UUID | str) -> None:
+        """Subscribe to the chat's pings; returns once subscribed."""
+        coroutine = get_channel_layer().group_add(control_group(chat_id), self._channel)
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+
+    def unwatch(self, chat_id: uuid.UUID | str) -> None:
+        coroutine = get_channel_layer().group_discard(control_group(chat_id), self._channel)
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop)

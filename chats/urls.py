@@ -6,4 +6,14 @@ urlpatterns = [
     path("chats/", apis.ChatListCreateApi.as_view(), name="chat-list"),
     path("chats/<str:chat_id>/", apis.ChatDetailApi.as_view(), name="chat-detail"),
     path("chats/<str:chat_id>/messages/", apis.MessageListSendApi.as_view(), name="chat-messages"),
+    path("chats/<str:chat_id>/messages/<int:message_id>/", apis.MessageEditApi.as_view(), name="chat-message"),
+    path("chats/<str:chat_id>/interrupt/", apis.ChatInterruptApi.as_view(), name="chat-interrupt"),
+    path("chats/<str:chat_id>/queue/<int:queued_id>/", apis.QueuedMessageDeleteApi.as_view(), name="chat-queued"),
+    path(
+        "chats/<str:chat_id>/queue/<int:queued_id>/promote/",
+        apis.QueuedMessagePromoteApi.as_view(),
+        name="chat-queued-promote",
+    ),
+    path("chats/<str:chat_id>/title/regenerate/", apis.TitleRegenerateApi.as_view(), name="chat-title-regenerate"),
+    path("me/prompt/", apis.MyPromptApi.as_view(), name="my-prompt"),
 ]

@@ -143,6 +143,10 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A chat turn can run for a long time; never let the broker redeliver it to a second worker
+# while the first is alive (a dead worker's chat is recovered by the sweep instead).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 24 * 3600}
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 
 # --- chatd ------------------------------------------------------------------------------
 CHATD_WORKSPACE_ROOT = Path(env.str("CHATD_WORKSPACE_ROOT", default=str(DATA_DIR / "workspaces"))).resolve()
@@ -150,6 +154,9 @@ CHATD_HEARTBEAT_SECONDS = positive_int("CHATD_HEARTBEAT_SECONDS", 30)
 CHATD_STALE_AFTER_SECONDS = positive_int("CHATD_STALE_AFTER_SECONDS", 300)
 CHATD_SWEEP_SECONDS = positive_int("CHATD_SWEEP_SECONDS", 5)
 CHATD_EMBEDDED_WORKERS = positive_int("CHATD_EMBEDDED_WORKERS", 32)
+CELERY_BEAT_SCHEDULE = {
+    "chats-sweep": {"task": "chats.sweep", "schedule": float(CHATD_SWEEP_SECONDS), "options": {"expires": 60}},
+}
 CHATD_PROVIDER_ENV_KEYS = {
     "openai": env.str("OPENAI_API_KEY", default=""),
     "anthropic": env.str("ANTHROPIC_API_KEY", default=""),

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -8,8 +9,10 @@ from django.conf import settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from providers.mockllm import MockLLMServer, start_in_thread
 from providers.models import ModelConfig, Provider
 from providers.services import model_config_save, provider_save
+from tests.llm import reset
 
 
 def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
@@ -77,4 +80,37 @@ def model_config(provider: Provider) -> ModelConfig:
         is_default=True,
         input_price=Decimal("0.15"),
         output_price=Decimal("0.60"),
+    )
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[MockLLMServer]:
+    server = start_in_thread()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def llm(llm_server: MockLLMServer) -> MockLLMServer:
+    """The mock LLM, with no scripts queued and no requests recorded."""
+    reset(llm_server)
+    return llm_server
+
+
+@pytest.fixture
+def mock_model(db: Any, llm: MockLLMServer) -> ModelConfig:
+    """The default model, served by mockllm over the OpenAI wire format."""
+    provider = provider_save(
+        provider=Provider(), api_key="mock-key", name="mockllm", kind="openai_compatible", base_url=llm.url + "/v1"
+    )
+    return model_config_save(
+        config=ModelConfig(),
+        provider=provider,
+        model="mock-model",
+        is_default=True,
+        context_limit=100_000,
+        input_price=Decimal("1"),
+        output_price=Decimal("2"),
+        cache_read_price=Decimal("0.1"),
+        cache_write_price=Decimal("1.25"),
     )

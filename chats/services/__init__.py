@@ -1,6 +1,23 @@
 """Writes: every state change of a chat, each in one transaction, publishing after commit."""
 
-from chats.services.chats import chat_create, chat_update
-from chats.services.messages import SendResult, message_send
+from chats.services.chats import (
+    chat_create,
+    chat_interrupt,
+    chat_regenerate_title,
+    chat_update,
+    custom_prompt_set,
+)
+from chats.services.messages import SendResult, message_edit, message_send, queued_delete, queued_promote
 
-__all__ = ["SendResult", "chat_create", "chat_update", "message_send"]
+__all__ = [
+    "SendResult",
+    "chat_create",
+    "chat_interrupt",
+    "chat_regenerate_title",
+    "chat_update",
+    "custom_prompt_set",
+    "message_edit",
+    "message_send",
+    "queued_delete",
+    "queued_promote",
+]

@@ -8,12 +8,14 @@ from django.contrib.auth.models import User
 from django.db import transaction
 
 from chats import streaming
+from chats.agent import prompt
 from chats.enums import ChatStatus, Role, Visibility
 from chats.errors import InvalidInput
-from chats.models import Chat, Message
+from chats.models import Chat, DeploymentSettings, Message, UserPreferences
 from chats.parts import fallback_title, input_to_parts, parts_text
 from chats.serializers import message_event
 from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status, sidebar_chat
+from config.api_errors import APIError
 from workspaces.models import Workspace
 
 
@@ -24,7 +26,11 @@ def chat_create(
     model_config_id: int | None = None,
     workspace_id: uuid.UUID | None = None,
 ) -> Chat:
-    """Create a chat with its first user message, `pending` so a worker picks it up."""
+    """Create a chat with its first user message, `pending` so a worker picks it up.
+
+    The deployment system prompt and the workspace awareness note are stored first (model-only),
+    so changing the deployment prompt later affects new chats only.
+    """
     parts = input_to_parts(content, resolve_file=file_resolver(owner.pk))
     model_config = resolve_model_config(model_config_id)
     workspace = None
@@ -40,6 +46,13 @@ def chat_create(
             workspace=workspace,
             status=ChatStatus.WAITING,
         )
+        system_prompt = DeploymentSettings.load().system_prompt.strip() or prompt.DEFAULT_SYSTEM_PROMPT
+        Message.objects.bulk_create(
+            [
+                Message(chat=chat, role=Role.SYSTEM, parts=[prompt.text_part(text)], visibility=Visibility.MODEL)
+                for text in (system_prompt, prompt.workspace_awareness(workspace is not None))
+            ]
+        )
         message = Message.objects.create(
             chat=chat,
             role=Role.USER,
@@ -48,11 +61,9 @@ def chat_create(
             model_config=model_config,
             created_by=owner,
         )
-        set_status(chat, ChatStatus.PENDING)
-        created = sidebar_chat(chat)
         event = message_event(message)
-        transaction.on_commit(lambda: streaming.publish_sidebar_event(owner.pk, "created", created))
         transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
+        set_status(chat, ChatStatus.PENDING, sidebar_kind="created")
     return chat
 
 
@@ -83,3 +94,47 @@ def chat_update(
         for kind in kinds:
             transaction.on_commit(partial(streaming.publish_sidebar_event, chat.owner_id, kind, payload))
     return chat
+
+
+def chat_interrupt(*, chat: Chat) -> Chat:
+    """Stop the running turn; the worker keeps the partial answer (reference §3 setChatWaiting).
+
+    A pending chat stays pending: a message waiting to run wins over a stop.
+    """
+    with transaction.atomic():
+        chat = lock_chat(chat.pk)
+        if chat.status in (ChatStatus.RUNNING, ChatStatus.ERROR):
+            set_status(chat, ChatStatus.WAITING)
+    return chat
+
+
+def chat_set_generated_title(*, chat_id: uuid.UUID, title: str, expected_title: str) -> bool:
+    """Store a generated title unless someone renamed the chat meanwhile; publishes title_change."""
+    with transaction.atomic():
+        chat = lock_chat(chat_id)
+        if chat.title != expected_title:
+            return False
+        chat.title = title
+        chat.save(update_fields=["title", "updated_at"])
+        payload = sidebar_chat(chat)
+        transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, "title_change", payload))
+    return True
+
+
+def chat_regenerate_title(*, chat: Chat) -> Chat:
+    """A fresh title from the model, from the first and latest turns (synchronous)."""
+    from chats.agent import title as titles
+
+    model_config = chat.model_config or resolve_model_config(None)
+    new_title = titles.regenerate(chat, model_config)
+    if new_title is None:
+        raise APIError("The model could not produce a title; try again.", code="title_failed", status_code=502)
+    chat_set_generated_title(chat_id=chat.pk, title=new_title, expected_title=chat.title)
+    chat.refresh_from_db()
+    return chat
+
+
+def custom_prompt_set(*, user: User, custom_prompt: str) -> str:
+    """The user's custom instructions, added to every turn of their chats."""
+    UserPreferences.objects.update_or_create(user=user, defaults={"custom_prompt": custom_prompt})
+    return custom_prompt

@@ -8,7 +8,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from chats import streaming
+from chats import runner, streaming
 from chats.enums import ChatStatus
 from chats.errors import InvalidInput
 from chats.models import Chat, ChatFile
@@ -21,11 +21,13 @@ def lock_chat(chat_id: uuid.UUID) -> Chat:
     return Chat.objects.select_for_update().get(pk=chat_id)
 
 
-def set_status(chat: Chat, status: ChatStatus, *, error: str | None = None) -> None:
+def set_status(
+    chat: Chat, status: ChatStatus, *, error: str | None = None, sidebar_kind: str = "status_change"
+) -> None:
     """The one place a chat's status is written (reference §3 rules).
 
     Leaving `running` clears the worker fields; `last_error` is kept only with `error`.
-    Caller holds the row lock; events go out after commit.
+    Caller holds the row lock; events go out after commit (`sidebar_kind` "created" for a new chat).
     """
     chat.status = status
     chat.last_error = error if status == ChatStatus.ERROR else None
@@ -40,14 +42,12 @@ def set_status(chat: Chat, status: ChatStatus, *, error: str | None = None) -> N
         heartbeat_at=chat.heartbeat_at,
         updated_at=chat.updated_at,
     )
-    on_commit_publish_status(chat)
-
-
-def on_commit_publish_status(chat: Chat) -> None:
-    event = status_event(chat)
-    sidebar = sidebar_chat(chat)
+    event, sidebar = status_event(chat), sidebar_chat(chat)
     transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
-    transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, "status_change", sidebar))
+    transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, sidebar_kind, sidebar))
+    transaction.on_commit(lambda: streaming.publish_control(chat.id))
+    if status == ChatStatus.PENDING:
+        transaction.on_commit(lambda: runner.dispatch(chat.id))
 
 
 def sidebar_chat(chat: Chat) -> dict[str, Any]:

@@ -5,10 +5,11 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.http import Http404
 
 from chats import streaming
 from chats.enums import BUSY_STATUSES, BusyBehavior, ChatStatus, Role, Visibility
-from chats.errors import QueueFull
+from chats.errors import InvalidInput, QueueFull
 from chats.models import MAX_QUEUED_MESSAGES, Chat, Message, QueuedMessage
 from chats.parts import input_to_parts
 from chats.serializers import message_event, queue_event
@@ -64,3 +65,56 @@ def message_send(
         transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
         set_status(chat, ChatStatus.PENDING)
     return SendResult(queued=False, message=message)
+
+
+def message_edit(*, chat: Chat, user: User, message_id: int, content: Any) -> Message:
+    """Replace a user message: it and everything after it are soft-deleted, the queue is
+    cleared and the chat runs again from the edited message (reference §6 EditMessage)."""
+    parts = input_to_parts(content, resolve_file=file_resolver(chat.owner_id))
+    with transaction.atomic():
+        chat = lock_chat(chat.pk)
+        target = Message.objects.alive().filter(chat=chat, pk=message_id).first()
+        if target is None:
+            raise Http404("No such message in this chat.")
+        if target.role != Role.USER:
+            raise InvalidInput("Only user messages can be edited.", code="not_a_user_message")
+        Message.objects.filter(chat=chat, id__gte=target.id).update(deleted=True)
+        QueuedMessage.objects.filter(chat=chat).delete()
+        message = Message.objects.create(
+            chat=chat, role=Role.USER, parts=parts, visibility=target.visibility,
+            model_config_id=target.model_config_id, created_by=user,
+        )  # fmt: skip
+        # Subscribers drop what they hold from the edited message on and take the new one.
+        events = [{**message_event(message), "truncate_from_id": target.id}, queue_event(chat, [])]
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+        set_status(chat, ChatStatus.PENDING)
+    return message
+
+
+def queued_promote(*, chat: Chat, queued_id: int) -> Message:
+    """Send a queued message now: into the history, and run (reference §6 PromoteQueued)."""
+    with transaction.atomic():
+        chat = lock_chat(chat.pk)
+        queued = QueuedMessage.objects.filter(chat=chat, pk=queued_id).first()
+        if queued is None:
+            raise Http404("No such queued message.")
+        message = Message.objects.create(
+            chat=chat, role=Role.USER, parts=queued.parts, visibility=Visibility.BOTH,
+            model_config_id=queued.model_config_id or chat.model_config_id, created_by_id=queued.created_by_id,
+        )  # fmt: skip
+        queued.delete()
+        events = [queue_event(chat, list(QueuedMessage.objects.filter(chat=chat))), message_event(message)]
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+        set_status(chat, ChatStatus.PENDING)
+    return message
+
+
+def queued_delete(*, chat: Chat, queued_id: int) -> None:
+    """Drop a queued message, under the lock so a worker cannot promote it meanwhile."""
+    with transaction.atomic():
+        chat = lock_chat(chat.pk)
+        deleted, _ = QueuedMessage.objects.filter(chat=chat, pk=queued_id).delete()
+        if not deleted:
+            raise Http404("No such queued message.")
+        event = queue_event(chat, list(QueuedMessage.objects.filter(chat=chat)))
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))

@@ -26,7 +26,7 @@ from tests.e2e.conftest import LiveApp
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
 CHATS = 6
-SENDS = 8
+CHUNKS = 30
 
 
 def _token(user: Any) -> str:
@@ -44,42 +44,48 @@ def _events(socket: Any, count: int) -> list[dict[str, Any]]:
     return events
 
 
-def test_several_chats_stream_at_once(live_app: LiveApp, alice: Any, model_config: Any) -> None:
-    token = _token(alice)
-    headers = {"Authorization": f"Token {token}"}
-    chats = [
-        Chat.objects.create(owner=alice, model_config=model_config, status=ChatStatus.WAITING) for _ in range(CHATS)
-    ]
-    stack = contextlib.ExitStack()
-    sockets = [
-        stack.enter_context(connect(f"{live_app.ws}/ws/chats/{chat.id}/", additional_headers=headers))
-        for chat in chats
-    ]
-    for socket in sockets:
-        assert _events(socket, 1)[0]["type"] == "status"  # snapshot of an empty chat
+def _events_until_idle(socket: Any) -> list[dict[str, Any]]:
+    """Events up to the `waiting` status that ends the turn."""
+    events: list[dict[str, Any]] = []
+    while not any(e["type"] == "status" and e["status"] == "waiting" for e in events):
+        frame = json.loads(socket.recv(timeout=30))
+        if frame["type"] == "data":
+            events += frame["events"]
+    return events
 
-    def send_all(chat: Chat) -> None:
-        with httpx.Client(base_url=live_app.http, headers=headers, timeout=20) as client:
-            for i in range(SENDS):
-                response = client.post(f"/api/chats/{chat.id}/messages/", json={"content": f"message {i}"})
-                assert response.status_code in (201, 202), response.text
 
-    threads = [threading.Thread(target=send_all, args=(chat,)) for chat in chats]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+def test_several_chats_stream_at_once(live_app: LiveApp, alice: Any, mock_model: Any) -> None:
+    """Each chat's answer arrives token by token, complete and in order, while all run at once."""
+    headers = {"Authorization": f"Token {_token(alice)}"}
+    chats = [Chat.objects.create(owner=alice, model_config=mock_model, status=ChatStatus.WAITING) for _ in range(CHATS)]
+    with contextlib.ExitStack() as stack:
+        sockets = [
+            stack.enter_context(connect(f"{live_app.ws}/ws/chats/{chat.id}/", additional_headers=headers))
+            for chat in chats
+        ]
+        for socket in sockets:
+            assert _events(socket, 1)[0]["type"] == "status"  # snapshot of an empty chat
 
-    for chat, socket in zip(chats, sockets, strict=True):
-        # First send: the message and `pending`; then every later one is queued, in order.
-        events = _events(socket, 2 + SENDS - 1)
-        assert [e["type"] for e in events[:2]] == ["message", "status"]
-        assert all(e["chat_id"] == str(chat.id) for e in events)
-        assert events[0]["message"]["parts"] == [{"type": "text", "text": "message 0"}]
-        assert events[1]["status"] == "pending"
-        queue_lengths = [len(e["queued_messages"]) for e in events[2:]]
-        assert queue_lengths == list(range(1, SENDS))
-    stack.close()
+        def send(chat: Chat) -> None:
+            content = f"mock: slow {CHUNKS} 5ms"
+            response = httpx.post(f"{live_app.http}/api/chats/{chat.id}/messages/", json={"content": content},
+                                  headers=headers, timeout=20)  # fmt: skip
+            assert response.status_code == 201, response.text
+
+        threads = [threading.Thread(target=send, args=(chat,)) for chat in chats]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        for chat, socket in zip(chats, sockets, strict=True):
+            events = _events_until_idle(socket)
+            assert all(e["chat_id"] == str(chat.id) for e in events)
+            assert [e["status"] for e in events if e["type"] == "status"] == ["pending", "running", "waiting"]
+            deltas = [e["part"]["text"] for e in events if e["type"] == "message_part"]
+            answers = [e["message"] for e in events if e["type"] == "message" and e["message"]["role"] == "assistant"]
+            assert len(deltas) >= CHUNKS and len(answers) == 1
+            assert "".join(deltas) == answers[0]["parts"][0]["text"]
 
 
 def test_sockets_of_others_and_strangers_are_refused(
@@ -100,14 +106,18 @@ def test_cross_site_browser_sockets_are_refused(live_app: LiveApp, alice: Any) -
         connect(f"{live_app.ws}/ws/chats/", additional_headers=headers)
 
 
-def test_sidebar_gets_own_chat_events(live_app: LiveApp, alice: Any, model_config: Any) -> None:
+def test_sidebar_gets_own_chat_events(live_app: LiveApp, alice: Any, mock_model: Any) -> None:
     headers = {"Authorization": f"Token {_token(alice)}"}
     with connect(f"{live_app.ws}/ws/chats/", additional_headers=headers) as socket:
         assert json.loads(socket.recv(timeout=10)) == {"type": "ping"}
         response = httpx.post(f"{live_app.http}/api/chats/", json={"content": "hello there"}, headers=headers)
         assert response.status_code == 201
-        kinds = [e["kind"] for e in _events(socket, 2)]
-        assert sorted(kinds) == ["created", "status_change"]
+        events = _events(socket, 4)
+        assert [(e["kind"], e["chat"]["status"]) for e in events[:2]] == [
+            ("created", "pending"),
+            ("status_change", "running"),
+        ]
+        assert all(e["chat"]["id"] == response.json()["id"] for e in events)
 
 
 def test_serve_exits_cleanly_on_sigterm(live_app: LiveApp) -> None:

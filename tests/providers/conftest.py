@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import httpx
 import pytest
 
 from providers.interface import Adapter, LLMRequest, PromptMessage, ProviderSettings, StreamEvent, ToolDefinition
 from providers.mockllm import MockLLMServer, start_in_thread
 from providers.registry import get_adapter
+from tests.llm import recorded, reset, script
+
+__all__ = ["recorded", "script"]
 
 # name -> (provider kind, base URL suffix, extra request options)
 FLAVOURS: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -34,16 +36,8 @@ def mock_server() -> Iterator[MockLLMServer]:
 
 @pytest.fixture()
 def mockllm(mock_server: MockLLMServer) -> Iterator[MockLLMServer]:
-    httpx.post(mock_server.url + "/_mock/reset").raise_for_status()
+    reset(mock_server)
     yield mock_server
-
-
-def script(server: MockLLMServer, *replies: dict[str, Any], match: str | None = None) -> None:
-    httpx.post(server.url + "/_mock/script", json={"match": match, "replies": list(replies)}).raise_for_status()
-
-
-def recorded(server: MockLLMServer) -> list[dict[str, Any]]:
-    return list(httpx.get(server.url + "/_mock/requests").json()["requests"])
 
 
 def make_adapter(server: MockLLMServer, flavour: str, api_key: str = "test-key") -> Adapter:

@@ -17,7 +17,7 @@ import uvicorn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from chats import streaming
+from chats import runner, streaming
 
 
 class _Server(uvicorn.Server):
@@ -51,11 +51,18 @@ class Command(BaseCommand):
             host=host,
             port=port,
             lifespan="off",
-            ws="websockets",
+            ws="websockets-sansio",
             log_level="info",
             timeout_graceful_shutdown=10,
         )
         mode = "distributed" if settings.DISTRIBUTED else "embedded"
         self.stdout.write(f"chatd ({mode} mode) on http://{host}:{port}/", ending="\n")
         self.stdout.flush()
-        await _Server(config).serve()
+        if not settings.DISTRIBUTED:
+            runner.start_embedded()
+        try:
+            await _Server(config).serve()
+        finally:
+            if not settings.DISTRIBUTED:
+                # Runs publish through this loop while they wind down: keep it turning.
+                await asyncio.get_running_loop().run_in_executor(None, runner.stop_embedded)

@@ -1,0 +1,45 @@
+"""The history as the model sees it (reference §2.3 "prompt list").
+
+System rows always; after a compaction, only the newest summary and what came after it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+
+from django.db.models import Q
+
+from chats.enums import Role, Visibility
+from chats.models import ChatFile, Message
+from providers.interface import PromptMessage
+
+
+def prompt_rows(chat_id: uuid.UUID) -> list[Message]:
+    rows = Message.objects.alive().filter(chat_id=chat_id, visibility__in=[Visibility.MODEL, Visibility.BOTH])
+    summary_id = (
+        rows.filter(compressed=True, visibility=Visibility.MODEL).order_by("-id").values_list("id", flat=True).first()
+    )
+    if summary_id is None:
+        return list(rows.filter(compressed=False).order_by("id"))
+    keep = Q(role=Role.SYSTEM, compressed=False) | Q(id=summary_id) | Q(id__gt=summary_id, compressed=False)
+    return list(rows.filter(keep).order_by("id"))
+
+
+def to_prompt(rows: Iterable[Message]) -> list[PromptMessage]:
+    """Stored rows as prompt messages; file parts get their bytes (one query for all)."""
+    rows = list(rows)
+    file_ids = {p["file_id"] for row in rows for p in row.parts if p.get("type") == "file" and p.get("file_id")}
+    data = dict(ChatFile.objects.filter(pk__in=file_ids).values_list("pk", "data")) if file_ids else {}
+    by_id = {str(pk): bytes(blob) for pk, blob in data.items()}
+    return [PromptMessage(row.role, [_with_data(part, by_id) for part in row.parts]) for row in rows]
+
+
+def _with_data(part: dict, by_id: dict[str, bytes]) -> dict:
+    if part.get("type") == "file" and part.get("file_id") in by_id:
+        return {**part, "data": by_id[part["file_id"]]}
+    return part
+
+
+def load_prompt(chat_id: uuid.UUID) -> list[PromptMessage]:
+    return to_prompt(prompt_rows(chat_id))

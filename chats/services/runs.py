@@ -1,0 +1,231 @@
+"""A worker's writes on the chats it runs (reference §3, §7, §8.4).
+
+Every write re-checks ownership under the row lock: a worker that lost its chat (interrupt,
+edit, takeover by another worker after a stale heartbeat) must not write anything more.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from chats import streaming
+from chats.agent import compaction
+from chats.agent.compaction import Summary
+from chats.agent.control import CancelReason
+from chats.agent.loop import Outcome, Step
+from chats.enums import ChatStatus, Role, Visibility
+from chats.models import Chat, Message, QueuedMessage
+from chats.serializers import message_event, queue_event, status_event
+from chats.services.common import lock_chat, set_status, sidebar_chat
+from costs.pricing import cost_micros, prices_snapshot
+from providers.models import ModelConfig
+
+WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def run_acquire(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> Chat | None:
+    """Claim a pending chat (compare-and-set); None when it is not pending (any more)."""
+    with transaction.atomic():
+        chat = Chat.objects.select_for_update().filter(pk=chat_id, status=ChatStatus.PENDING, archived=False).first()
+        if chat is None:
+            return None
+        now = timezone.now()
+        recovered = chat.recovered
+        Chat.objects.filter(pk=chat.pk).update(
+            status=ChatStatus.RUNNING, worker_id=worker_id, started_at=now, heartbeat_at=now, updated_at=now,
+            last_error=None, recovered=False,
+        )  # fmt: skip
+        chat.status, chat.worker_id, chat.started_at, chat.heartbeat_at = ChatStatus.RUNNING, worker_id, now, now
+        chat.updated_at, chat.last_error, chat.recovered = now, None, False
+        event, sidebar = status_event(chat, recovered=recovered), sidebar_chat(chat)
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
+        transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, "status_change", sidebar))
+    return chat
+
+
+def run_check(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> CancelReason | None:
+    """None while the run is still ours; otherwise why it must stop."""
+    row = Chat.objects.filter(pk=chat_id).values("status", "worker_id").first()
+    if row is None:
+        return CancelReason.SUPERSEDED
+    if row["status"] == ChatStatus.RUNNING and row["worker_id"] == worker_id:
+        return None
+    return CancelReason.INTERRUPT if row["status"] == ChatStatus.WAITING else CancelReason.SUPERSEDED
+
+
+def run_heartbeat(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> bool:
+    """Prove the run is alive; False when the chat is no longer ours (0 rows updated)."""
+    updated = Chat.objects.filter(pk=chat_id, worker_id=worker_id, status=ChatStatus.RUNNING).update(
+        heartbeat_at=timezone.now()
+    )
+    return updated == 1
+
+
+@dataclass(frozen=True)
+class Persisted:
+    messages: list[Message]
+    still_running: bool
+
+
+def run_persist_step(
+    *, chat_id: uuid.UUID, step: Step, model_config: ModelConfig | None, worker_id: str = WORKER_ID
+) -> Persisted | None:
+    """Store a step atomically: one assistant row with usage and cost, one row per tool result.
+
+    Allowed while we own the chat, or once a user interrupt made it `waiting` (the history is
+    intact, so the partial answer belongs in it). None when the write must not happen.
+    """
+    with transaction.atomic():
+        chat = lock_chat(chat_id)
+        owned = chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id
+        if not owned and chat.status != ChatStatus.WAITING:
+            return None
+        rows = [_assistant_row(chat, step, model_config), *_tool_rows(chat, step, model_config)]
+        rows = [row for row in rows if row.parts]
+        Message.objects.bulk_create(rows)
+        Chat.objects.filter(pk=chat.pk).update(updated_at=timezone.now())
+        events = [message_event(row) for row in rows]
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+    return Persisted(rows, still_running=owned)
+
+
+def _assistant_row(chat: Chat, step: Step, model_config: ModelConfig | None) -> Message:
+    usage = step.usage
+    counts = {
+        "input_tokens": usage.input_tokens if usage else None,
+        "output_tokens": usage.output_tokens if usage else None,
+        "reasoning_tokens": usage.reasoning_tokens if usage else None,
+        "cache_read_tokens": usage.cache_read_tokens if usage else None,
+        "cache_write_tokens": usage.cache_write_tokens if usage else None,
+    }
+    prices = model_config.prices() if model_config else {}
+    return Message(
+        chat=chat,
+        role=Role.ASSISTANT,
+        parts=step.assistant_parts,
+        visibility=Visibility.BOTH,
+        model_config=model_config,
+        **{field: count or None for field, count in counts.items()},  # zero stored as NULL
+        usage_raw=usage.raw if usage else None,
+        context_limit=model_config.context_limit if model_config else None,
+        cost_micros=cost_micros(counts, prices) if prices else None,
+        pricing=prices_snapshot(prices) if prices else None,
+        runtime_ms=step.runtime_ms,
+    )
+
+
+def _tool_rows(chat: Chat, step: Step, model_config: ModelConfig | None) -> list[Message]:
+    return [
+        Message(chat=chat, role=Role.TOOL, parts=[part], visibility=Visibility.BOTH, model_config=model_config)
+        for part in step.tool_parts
+    ]
+
+
+def run_release(*, chat_id: uuid.UUID, outcome: Outcome, error: str | None = None, worker_id: str = WORKER_ID) -> None:
+    """End a run (reference §3): waiting (promoting the next queued message), error, or back
+    to pending on shutdown. Does nothing when another worker took the chat or someone already
+    made it pending."""
+    with transaction.atomic():
+        chat = lock_chat(chat_id)
+        ours = chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id
+        if (chat.status == ChatStatus.RUNNING and not ours) or chat.status == ChatStatus.PENDING:
+            return
+        if outcome in (Outcome.SHUTDOWN, Outcome.SUPERSEDED):
+            if ours:
+                set_status(chat, ChatStatus.PENDING)
+            return
+        if error is not None:
+            if ours:
+                set_status(chat, ChatStatus.ERROR, error=error)
+            return
+        if not promote_next_queued(chat) and chat.status != ChatStatus.WAITING:
+            set_status(chat, ChatStatus.WAITING)
+
+
+def promote_next_queued(chat: Chat) -> bool:
+    """Pop the oldest queued message into the history and go pending. Caller holds the lock."""
+    queued = QueuedMessage.objects.filter(chat=chat).order_by("id").first()
+    if queued is None:
+        return False
+    message = Message.objects.create(
+        chat=chat, role=Role.USER, parts=queued.parts, visibility=Visibility.BOTH,
+        model_config_id=queued.model_config_id or chat.model_config_id, created_by_id=queued.created_by_id,
+    )  # fmt: skip
+    queued.delete()
+    if queued.model_config_id and queued.model_config_id != chat.model_config_id:
+        Chat.objects.filter(pk=chat.pk).update(model_config_id=queued.model_config_id)
+    events = [message_event(message), queue_event(chat, list(QueuedMessage.objects.filter(chat=chat)))]
+    transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+    set_status(chat, ChatStatus.PENDING)
+    return True
+
+
+def chats_recover_stale(*, stale_after: timedelta) -> list[uuid.UUID]:
+    """Running chats whose worker stopped proving it is alive go back to pending (visibly)."""
+    recovered = []
+    cutoff = timezone.now() - stale_after
+    with transaction.atomic():
+        stale = Chat.objects.select_for_update(skip_locked=True).filter(
+            status=ChatStatus.RUNNING, heartbeat_at__lt=cutoff
+        )
+        for chat in stale[:100]:
+            Chat.objects.filter(pk=chat.pk).update(recovered=True)
+            set_status(chat, ChatStatus.PENDING)
+            recovered.append(chat.pk)
+    return recovered
+
+
+def chats_unclaimed(*, older_than: timedelta) -> list[uuid.UUID]:
+    """Pending chats nobody picked up (a lost task message, or no runner when they were made)."""
+    cutoff = timezone.now() - older_than
+    with transaction.atomic():
+        pending = Chat.objects.select_for_update(skip_locked=True).filter(
+            status=ChatStatus.PENDING, archived=False, updated_at__lt=cutoff
+        )
+        return list(pending.order_by("updated_at").values_list("pk", flat=True)[:100])
+
+
+def chats_promote_orphaned_queues(*, older_than: timedelta) -> list[uuid.UUID]:
+    """Waiting chats left with a queue (their worker died between an interrupt and its release)."""
+    cutoff = timezone.now() - older_than
+    promoted = []
+    with transaction.atomic():
+        orphans = Chat.objects.select_for_update(skip_locked=True).filter(
+            status=ChatStatus.WAITING,
+            archived=False,
+            updated_at__lt=cutoff,
+            pk__in=QueuedMessage.objects.values("chat_id"),
+        )
+        for chat in orphans[:100]:
+            if promote_next_queued(chat):
+                promoted.append(chat.pk)
+    return promoted
+
+
+def run_persist_summary(
+    *, chat_id: uuid.UUID, summary: Summary, model_config: ModelConfig | None, worker_id: str = WORKER_ID
+) -> bool:
+    """Store a compaction as three compressed rows in one transaction (reference §8.8):
+    the hidden summary the model continues from, and the visible marker call and result."""
+    with transaction.atomic():
+        chat = lock_chat(chat_id)
+        if not (chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id):
+            return False
+        call = compaction.call_part(summary.call_id, summary.threshold_percent)
+        result = compaction.result_part(summary.call_id, compaction.summary_result(summary), is_error=False)
+        common = {"chat": chat, "compressed": True, "model_config": model_config}
+        hidden = Message(role=Role.USER, visibility=Visibility.MODEL, **common,
+                         parts=[{"type": "text", "text": compaction.SUMMARY_PREAMBLE + summary.text}])  # fmt: skip
+        marker = Message(role=Role.ASSISTANT, visibility=Visibility.USER, parts=[call], **common)
+        outcome = Message(role=Role.TOOL, visibility=Visibility.BOTH, parts=[result], **common)
+        Message.objects.bulk_create([hidden, marker, outcome])
+        events = [message_event(marker), message_event(outcome)]
+        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+    return True

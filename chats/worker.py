@@ -1,0 +1,233 @@
+"""Running one chat turn on this process: acquire, run the loop, release (reference §7).
+
+The same code runs in a Celery worker thread (distributed) and in `serve`'s thread pool
+(embedded). A per-process registry of running turns lets control pings, heartbeats and
+shutdown reach each turn's RunControl.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import close_old_connections, connection
+
+from chats import streaming
+from chats.agent import compaction, history, prompt, title
+from chats.agent.control import CancelReason, RunControl
+from chats.agent.loop import Outcome, Step, Turn, TurnFailed
+from chats.errors import InvalidInput
+from chats.models import Chat, UserPreferences
+from chats.services import runs
+from chats.services.common import resolve_model_config
+from chats.tools.registry import tools_for
+from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
+from providers.models import ModelConfig
+from providers.registry import get_adapter
+from workspaces.tools.base import ToolContext
+
+logger = logging.getLogger(__name__)
+
+_runs: dict[uuid.UUID, RunControl] = {}
+_runs_lock = threading.Lock()
+_listener: streaming.ControlListener | None = None
+_heartbeat: threading.Thread | None = None
+
+
+def run_chat(chat_id: uuid.UUID | str) -> None:
+    """Acquire the chat if it is pending and run its turn to the end. Never raises."""
+    chat_id = uuid.UUID(str(chat_id))
+    try:
+        chat = runs.run_acquire(chat_id=chat_id)
+        if chat is None:
+            return
+        control = RunControl()
+        _register(chat.pk, control)
+        try:
+            outcome, error = _run_turn(chat, control)
+        except Exception as exc:  # a bug must end in `error`, never in a chat stuck running
+            logger.exception("chat %s crashed", chat_id)
+            outcome, error = Outcome.COMPLETED, f"chat processing failed: {type(exc).__name__}: {exc}"
+        finally:
+            _unregister(chat.pk)
+        runs.run_release(chat_id=chat.pk, outcome=outcome, error=error)
+    except Exception:  # e.g. the database went away: stale recovery will hand the chat on
+        logger.exception("chat %s: acquire/release failed", chat_id)
+    finally:
+        _give_back_connection()
+
+
+def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
+    try:
+        model_config = _model_config(chat)
+        adapter = get_adapter(_provider_settings(model_config))
+    except (ProviderError, ValueError, InvalidInput) as exc:
+        message = exc.message if isinstance(exc, ProviderError) else str(getattr(exc, "detail", exc))
+        return Outcome.COMPLETED, _fail(chat, ProviderError(message, kind="config"))
+    title.start_if_eligible(chat, model_config)
+    tools = tools_for(is_root=chat.parent_id is None)
+    definitions = [tool.definition() for tool in tools.values()]
+
+    def build_request(messages: list[PromptMessage]) -> LLMRequest:
+        return LLMRequest(
+            model=model_config.model,
+            messages=messages,
+            tools=definitions,
+            options=model_config.options,
+            max_output_tokens=model_config.effective_max_output_tokens,
+        )
+
+    def persist(step: Step) -> list[PromptMessage]:
+        stored = runs.run_persist_step(chat_id=chat.pk, step=step, model_config=model_config)
+        _give_back_connection()
+        if stored is None:
+            control.cancel(CancelReason.SUPERSEDED)
+            return []
+        if not stored.still_running:
+            control.cancel(CancelReason.INTERRUPT)
+        return history.to_prompt(stored.messages)
+
+    emit = partial(_emit, chat.pk)
+    preferences = UserPreferences.objects.filter(user_id=chat.owner_id).first()
+    compactor = compaction.Compactor(
+        adapter=adapter,
+        model=model_config.model,
+        context_limit=model_config.context_limit,
+        threshold=compaction.threshold_percent(
+            model_config.compaction_threshold_percent,
+            (preferences.compaction_thresholds if preferences else {}).get(str(model_config.pk)),
+        ),
+        emit=emit,
+        store=lambda summary: runs.run_persist_summary(chat_id=chat.pk, summary=summary, model_config=model_config),
+        reload=lambda: _prompt(chat, preferences),
+    )
+    turn = Turn(
+        adapter=adapter,
+        tools=tools,
+        tool_ctx=ToolContext(chat.pk, chat.owner_id, chat.workspace_id, chat.parent_id is None, control.event),
+        control=control,
+        build_request=build_request,
+        persist=persist,
+        emit=emit,
+        compact=compactor,
+    )
+    messages = _prompt(chat, preferences)
+    _give_back_connection()
+    try:
+        return turn.run(messages), None
+    except TurnFailed as failed:
+        return Outcome.COMPLETED, _fail(chat, failed.error)
+
+
+def _model_config(chat: Chat) -> ModelConfig:
+    """The chat's model if it still exists and is enabled, else the default (reference §2.6)."""
+    if chat.model_config_id is not None:
+        config = ModelConfig.objects.select_related("provider").filter(pk=chat.model_config_id).first()
+        if config is not None and config.enabled and config.provider.enabled:
+            return config
+    return resolve_model_config(None)
+
+
+def _provider_settings(config: ModelConfig) -> ProviderSettings:
+    provider = config.provider
+    return ProviderSettings(kind=provider.kind, api_key=provider.effective_api_key(), base_url=provider.base_url)
+
+
+def _prompt(chat: Chat, preferences: UserPreferences | None) -> list[PromptMessage]:
+    messages = history.load_prompt(chat.pk)
+    custom = preferences.custom_prompt if preferences else ""
+    blocks = [
+        prompt.SUBAGENT_INSTRUCTION if chat.parent_id else "",
+        prompt.user_instructions(custom) if custom and custom.strip() else "",
+    ]
+    return prompt.inject_system(messages, blocks)
+
+
+def _fail(chat: Chat, error: ProviderError) -> str:
+    _emit(chat.pk, {"type": "error", "error": error.as_dict()})
+    return error.message
+
+
+def _emit(chat_id: uuid.UUID, event: dict[str, Any]) -> None:
+    if event["type"] == "stream_reset":
+        return  # the retry event that follows tells clients to drop the partial step
+    streaming.publish_chat_events(chat_id, [{**event, "chat_id": str(chat_id)}])
+
+
+def _give_back_connection() -> None:
+    """Hand the connection back to the pool between short transactions (distributed mode)."""
+    if settings.DISTRIBUTED:
+        connection.close()
+    else:
+        close_old_connections()
+
+
+# --- the per-process registry of running turns --------------------------------------------
+
+
+def _register(chat_id: uuid.UUID, control: RunControl) -> None:
+    global _listener
+    with _runs_lock:
+        _runs[chat_id] = control
+        if _listener is None:
+            _listener = streaming.ControlListener(_on_ping)
+        _start_heartbeat()
+    _listener.watch(chat_id)
+    _on_ping(str(chat_id))  # a ping sent before we subscribed would be lost: check once now
+
+
+def _unregister(chat_id: uuid.UUID) -> None:
+    with _runs_lock:
+        _runs.pop(chat_id, None)
+    if _listener is not None:
+        _listener.unwatch(chat_id)
+
+
+def _on_ping(chat_id: str) -> None:
+    control = _runs.get(uuid.UUID(chat_id))
+    if control is None or control.cancelled:
+        return
+    try:
+        reason = runs.run_check(chat_id=uuid.UUID(chat_id))
+    finally:
+        _give_back_connection()
+    if reason is not None:
+        control.cancel(reason)
+
+
+def _start_heartbeat() -> None:
+    global _heartbeat
+    if _heartbeat is None or not _heartbeat.is_alive():
+        _heartbeat = threading.Thread(target=_heartbeat_loop, name="chatd-heartbeat", daemon=True)
+        _heartbeat.start()
+
+
+def _heartbeat_loop() -> None:
+    while True:
+        time.sleep(settings.CHATD_HEARTBEAT_SECONDS)
+        for chat_id, control in list(_runs.items()):
+            try:
+                if not runs.run_heartbeat(chat_id=chat_id):
+                    control.cancel(runs.run_check(chat_id=chat_id) or CancelReason.SUPERSEDED)
+            except Exception:
+                logger.exception("heartbeat for chat %s failed", chat_id)
+            finally:
+                _give_back_connection()
+
+
+def shutdown_runs(timeout: float = 30.0) -> None:
+    """Stop every turn on this process; they release their chats to `pending` for others."""
+    for control in list(_runs.values()):
+        control.cancel(CancelReason.SHUTDOWN)
+    deadline = time.monotonic() + timeout
+    while _runs and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def running_chats() -> list[uuid.UUID]:
+    return list(_runs)

@@ -1,0 +1,21 @@
+"""Driving `mockllm` from tests: queue scripted replies, read what the server received."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from providers.mockllm import MockLLMServer
+
+
+def script(server: MockLLMServer, *replies: dict[str, Any], match: str | None = None) -> None:
+    httpx.post(server.url + "/_mock/script", json={"match": match, "replies": list(replies)}).raise_for_status()
+
+
+def recorded(server: MockLLMServer) -> list[dict[str, Any]]:
+    return list(httpx.get(server.url + "/_mock/requests").json()["requests"])
+
+
+def reset(server: MockLLMServer) -> None:
+    httpx.post(server.url + "/_mock/reset").raise_for_status()
