@@ -10,62 +10,68 @@ import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
 from django.conf import settings
+from django.db import close_old_connections
 
 logger = logging.getLogger(__name__)
 
-_executor: ThreadPoolExecutor | None = None
-_stop = threading.Event()
+
+class _EmbeddedRunner:
+    def __init__(self, *, sweep: bool) -> None:
+        self.stop = threading.Event()
+        self.executor = ThreadPoolExecutor(max_workers=settings.CHATD_EMBEDDED_WORKERS, thread_name_prefix="chat-run")
+        if sweep:
+            threading.Thread(target=_sweep_loop, args=(self.stop,), name="chatd-sweep", daemon=True).start()
+
+
+_embedded: _EmbeddedRunner | None = None
 
 
 def dispatch(chat_id: uuid.UUID) -> None:
-    if _stop.is_set():
-        return  # shutting down: chats released to `pending` wait for the next start
-    if _executor is not None:
-        from chats import worker
+    embedded = _embedded
+    if embedded is not None:
+        if not embedded.stop.is_set():  # shutting down: released chats wait for the next start
+            from chats import worker
 
-        _executor.submit(worker.run_chat, chat_id)
+            embedded.executor.submit(worker.run_chat, chat_id)
     elif settings.DISTRIBUTED:
         from chats.tasks import run_chat
 
         run_chat.delay(str(chat_id))
 
 
-def start_embedded() -> None:
-    """Run chats on a thread pool in this process, with the periodic sweep."""
-    global _executor
-    _stop.clear()
-    _executor = ThreadPoolExecutor(max_workers=settings.CHATD_EMBEDDED_WORKERS, thread_name_prefix="chat-run")
-    threading.Thread(target=_sweep_loop, name="chatd-sweep", daemon=True).start()
+def start_embedded(*, sweep: bool = True) -> None:
+    """Run chats on a thread pool in this process (with the periodic sweep unless told not to)."""
+    global _embedded
+    _embedded = _EmbeddedRunner(sweep=sweep)
 
 
 def stop_embedded() -> None:
     """Release every running chat to `pending` and wait for the threads."""
-    global _executor
+    global _embedded
     from chats import worker
 
-    _stop.set()
+    embedded = _embedded
+    if embedded is None:
+        return
+    embedded.stop.set()
     worker.shutdown_runs()
-    if _executor is not None:
-        _executor.shutdown(wait=True, cancel_futures=True)
-        _executor = None
+    embedded.executor.shutdown(wait=True, cancel_futures=True)
+    _embedded = None
 
 
-def _sweep_loop() -> None:
-    from datetime import timedelta
-
-    from django.db import close_old_connections
-
+def _sweep_loop(stop: threading.Event) -> None:
     from chats.sweep import sweep
 
-    first = True
-    while not _stop.is_set():
+    stale_after: timedelta | None = timedelta(0)  # at start-up, running chats belong to a dead process
+    while not stop.is_set():
         try:
-            sweep(stale_after=timedelta(0) if first else None)
-            first = False
+            sweep(stale_after=stale_after)
+            stale_after = None
         except Exception:
             logger.exception("sweep failed")
         finally:
             close_old_connections()
-        _stop.wait(settings.CHATD_SWEEP_SECONDS)
+        stop.wait(settings.CHATD_SWEEP_SECONDS)

@@ -9,8 +9,13 @@ import httpx
 from providers.mockllm import MockLLMServer
 
 
-def script(server: MockLLMServer, *replies: dict[str, Any], match: str | None = None) -> None:
-    httpx.post(server.url + "/_mock/script", json={"match": match, "replies": list(replies)}).raise_for_status()
+def script(
+    server: MockLLMServer, *replies: dict[str, Any], match: str | None = None, stream: bool | None = None
+) -> None:
+    """Queue replies for requests whose last user text contains `match`; `stream` True/False
+    keeps them for streaming (chat turns) or non-streaming (titles, summaries) calls."""
+    body = {"match": match, "stream": stream, "replies": list(replies)}
+    httpx.post(server.url + "/_mock/script", json=body).raise_for_status()
 
 
 def recorded(server: MockLLMServer) -> list[dict[str, Any]]:

@@ -167,14 +167,19 @@ def promote_next_queued(chat: Chat) -> bool:
     return True
 
 
-def chats_recover_stale(*, stale_after: timedelta) -> list[uuid.UUID]:
-    """Running chats whose worker stopped proving it is alive go back to pending (visibly)."""
+def chats_recover_stale(*, stale_after: timedelta, spare_worker: str | None = None) -> list[uuid.UUID]:
+    """Running chats whose worker stopped proving it is alive go back to pending (visibly).
+
+    `spare_worker`'s chats are left alone (this process's own, when it knows it is alive).
+    """
     recovered = []
     cutoff = timezone.now() - stale_after
     with transaction.atomic():
         stale = Chat.objects.select_for_update(skip_locked=True).filter(
             status=ChatStatus.RUNNING, heartbeat_at__lt=cutoff
         )
+        if spare_worker is not None:
+            stale = stale.exclude(worker_id=spare_worker)
         for chat in stale[:100]:
             Chat.objects.filter(pk=chat.pk).update(recovered=True)
             set_status(chat, ChatStatus.PENDING)

@@ -10,9 +10,10 @@ Any API key is accepted (x-api-key, Authorization: Bearer, x-goog-api-key, ?key=
 "bad-key", which gets a 401 in the vendor's error shape.
 
 Choosing a reply, first match wins:
-1. Scripts. `POST /_mock/script {"match": "substring" | null, "replies": [reply, …]}`
-   queues replies; each request whose last user text contains `match` (null matches
-   all) takes the next one, FIFO. `POST /_mock/reset` drops scripts and recorded
+1. Scripts. `POST /_mock/script {"match": "substring" | null, "stream"?: bool,
+   "replies": [reply, …]}` queues replies; each request whose last user text contains
+   `match` (null matches all) takes the next one, FIFO; `stream` true/false keeps them
+   for streaming (chat) or non-streaming (title, summary) requests only. `POST /_mock/reset` drops scripts and recorded
    requests; `GET /_mock/requests` returns `{"requests": [{path, query, headers, body}]}`.
 2. When the last message is a tool result: "The tool <name> returned: <result>", so
    multi-step tool runs end by themselves.

@@ -179,23 +179,24 @@ class ScriptBook:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._scripts: list[tuple[str | None, deque[dict[str, Any]]]] = []
+        self._scripts: list[tuple[str | None, bool | None, deque[dict[str, Any]]]] = []
 
-    def add(self, match: str | None, replies: list[dict[str, Any]]) -> None:
+    def add(self, match: str | None, replies: list[dict[str, Any]], stream: bool | None = None) -> None:
+        """`stream` limits the replies to streaming (True) or non-streaming (False) requests."""
         for spec in replies:
             reply_from_spec(spec)  # reject a bad spec when it is queued, not when it is used
         with self._lock:
-            self._scripts.append((match, deque(replies)))
+            self._scripts.append((match, stream, deque(replies)))
 
     def reset(self) -> None:
         with self._lock:
             self._scripts.clear()
 
-    def take(self, last_user_text: str) -> Reply | None:
+    def take(self, last_user_text: str, stream: bool) -> Reply | None:
         with self._lock:
-            for match, replies in self._scripts:
-                if replies and (match is None or match in last_user_text):
+            for match, only_stream, replies in self._scripts:
+                if replies and (match is None or match in last_user_text) and only_stream in (None, stream):
                     spec = replies.popleft()
-                    self._scripts = [s for s in self._scripts if s[1]]
+                    self._scripts = [s for s in self._scripts if s[2]]
                     return reply_from_spec(spec)
         return None

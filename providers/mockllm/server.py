@@ -132,7 +132,7 @@ class Handler(BaseHTTPRequestHandler):
         state = self.server.state
         if path == "/_mock/script":
             try:
-                state.scripts.add(body.get("match"), list(body.get("replies") or []))
+                state.scripts.add(body.get("match"), list(body.get("replies") or []), body.get("stream"))
             except (KeyError, TypeError, ValueError) as exc:
                 self._json(400, {"error": {"message": f"bad script: {exc!r}"}})
                 return
@@ -148,7 +148,7 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, fmt.error(401, "Invalid API key provided: bad-key"))
             return
         conv = fmt.conversation(body)
-        reply = self.server.state.scripts.take(conv.last_user_text) or default_reply(conv)
+        reply = self.server.state.scripts.take(conv.last_user_text, stream) or default_reply(conv)
         if reply.error_status:
             headers = {"Retry-After": reply.retry_after} if reply.retry_after is not None else {}
             message = reply.error_message or f"mock error {reply.error_status}"
