@@ -1,6 +1,6 @@
 """Cost of one model step in integer micro-dollars (reference §12.1): pure Decimal arithmetic.
 
-Prices are USD per 1M tokens, so tokens × price is micro-dollars directly. Sum exactly, then
+Prices are USD per 1M tokens, so tokens times price is micro-dollars directly. Sum exactly, then
 round up once. ``None`` means unpriced (no price applies); ``0`` means free.
 Reasoning tokens are part of output tokens and are never charged twice.
 """
