@@ -1,0 +1,70 @@
+"""The worker's state transitions on the chat row (reference §3, §7)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from chats import services, sweep, worker
+from chats.agent import history
+from chats.agent.loop import Outcome
+from chats.enums import ChatStatus
+from chats.models import Chat
+from chats.services import runs
+from tests.chats.conftest import Recorder
+
+pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
+
+
+def test_a_chat_taken_from_a_dead_worker_says_recovered_on_its_next_status(
+    alice: Any, mock_model: Any, events: Recorder
+) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+    old = timezone.now() - timedelta(hours=1)
+    Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.RUNNING, worker_id="dead:1:x", heartbeat_at=old)
+    sweep.sweep()
+    chat.refresh_from_db()
+    assert chat.status == ChatStatus.PENDING and chat.recovered and chat.worker_id is None
+    assert runs.run_acquire(chat_id=chat.pk) is not None
+    last = events.of(chat.pk, "status")[-1]
+    assert (last["status"], last["recovered"]) == ("running", True)
+    assert not Chat.objects.get(pk=chat.pk).recovered  # said once
+
+
+def test_a_crash_inside_a_run_ends_in_error_with_the_reason(
+    alice: Any, mock_model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+
+    def broken(chat_id: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(history, "load_prompt", broken)
+    worker.run_chat(chat.pk)
+    chat.refresh_from_db()
+    assert chat.status == ChatStatus.ERROR
+    assert chat.last_error == "chat processing failed: RuntimeError: disk on fire"
+
+
+def test_only_one_of_two_acquisitions_wins(alice: Any, mock_model: Any) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+    assert runs.run_acquire(chat_id=chat.pk, worker_id="a") is not None
+    assert runs.run_acquire(chat_id=chat.pk, worker_id="b") is None
+    assert Chat.objects.get(pk=chat.pk).worker_id == "a"
+
+
+def test_a_release_by_a_worker_that_lost_the_chat_changes_nothing(alice: Any, mock_model: Any) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+    runs.run_acquire(chat_id=chat.pk, worker_id="new-owner")
+    runs.run_release(chat_id=chat.pk, outcome=Outcome.COMPLETED, error="stale", worker_id="old-owner")
+    chat.refresh_from_db()
+    assert (chat.status, chat.worker_id, chat.last_error) == (ChatStatus.RUNNING, "new-owner", None)
+
+
+def test_archived_pending_chats_are_not_acquired(alice: Any, mock_model: Any) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+    services.chat_update(chat=chat, archived=True)
+    assert runs.run_acquire(chat_id=chat.pk) is None
