@@ -4,6 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+MOCKLLM_PORT ?= 8765
 # Distributed-mode services used by `make test` (CI starts them; see .ci/run).
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatd
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
@@ -26,7 +27,8 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py ensureadmin
-	$(BIN)/python manage.py serve --host $(HOST) --port $(PORT)
+	@mock=$$($(BIN)/python manage.py demosetup --port $(MOCKLLM_PORT)) && \
+		$(BIN)/python manage.py serve --host $(HOST) --port $(PORT) $${mock:+--mockllm-port $$mock}
 
 test: $(VENV)/.dev-installed lint test-distributed test-embedded
 

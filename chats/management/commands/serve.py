@@ -18,6 +18,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from chats import runner, streaming
+from providers.mockllm import start_in_thread
 
 
 class _Server(uvicorn.Server):
@@ -39,9 +40,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
         parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--mockllm-port", type=int, help="Also serve the mock LLM here (demo).")
 
-    def handle(self, *args: Any, host: str, port: int, **options: Any) -> None:
-        asyncio.run(self._serve(host, port))
+    def handle(self, *args: Any, host: str, port: int, mockllm_port: int | None, **options: Any) -> None:
+        mock = start_in_thread("127.0.0.1", mockllm_port) if mockllm_port else None
+        try:
+            asyncio.run(self._serve(host, port))
+        finally:
+            if mock is not None:
+                mock.stop()
         self.stdout.write("chatd stopped.")
 
     async def _serve(self, host: str, port: int) -> None:
