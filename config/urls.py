@@ -5,7 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.authtoken.views import obtain_auth_token
 
 from chats import pages
-from config import health
+from chats.selectors import chat_titles
+from config import health, metrics
+from costs.apis import CostSummaryApi
 
 api: list[URLPattern | URLResolver] = [
     path("auth/token/", obtain_auth_token, name="api-token"),
@@ -14,6 +16,9 @@ api: list[URLPattern | URLResolver] = [
     path("", include("providers.urls")),
     path("", include("chats.urls")),
     path("", include("workspaces.urls")),
+    path("", include("costs.urls")),
+    # Composed here: costs cannot import chats, so the chat titles are handed in.
+    path("costs/summary/", CostSummaryApi.as_view(chat_titles=chat_titles), name="cost-summary"),
 ]
 
 urlpatterns = [
@@ -24,4 +29,5 @@ urlpatterns = [
     path("api/", include(api)),
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
+    path("metrics", metrics.metrics_view, name="metrics"),
 ]
