@@ -52,7 +52,9 @@ test-embedded: $(VENV)/.dev-installed
 	env -u DATABASE_URL -u REDIS_URL CHATD_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m core $(PYTEST_ARGS)
 
 bench: $(VENV)/.dev-installed
-	@ls bench/*.py >/dev/null 2>&1 && for b in bench/*.py; do $(BIN)/python $$b || exit 1; done || echo "no benchmarks yet"
+	@set -e; benches=$$(ls bench/*.py 2>/dev/null || true); \
+	if [ -z "$$benches" ]; then echo "no benchmarks yet"; fi; \
+	for b in $$benches; do $(BIN)/python $$b; done
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A config worker --loglevel INFO

@@ -20,6 +20,7 @@ from chats.serializers import (
     ChatSerializer,
     ChatUpdateSerializer,
     CustomPromptSerializer,
+    DiffStatusSerializer,
     MessageEditSerializer,
     MessageListQuerySerializer,
     MessagePageSerializer,
@@ -28,6 +29,9 @@ from chats.serializers import (
     QueuedMessageSerializer,
     SendResultSerializer,
 )
+from costs import selectors as cost_selectors
+from costs.serializers import ChatCostSerializer
+from workspaces import git
 
 
 def _me(request: Request) -> User:
@@ -165,3 +169,23 @@ class MyPromptApi(APIView):
     def put(self, request: Request) -> Response:
         data = _valid(CustomPromptSerializer, request.data)
         return Response({"custom_prompt": services.custom_prompt_set(user=_me(request), **data)})
+
+
+class ChatDiffApi(APIView):
+    @extend_schema(
+        responses=DiffStatusSerializer,
+        description="Branch, changed files and the full diff of the chat's workspace (empty without one).",
+    )
+    def get(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        return Response(git.diff_status(chat.workspace) if chat.workspace else git.empty_status())
+
+
+class ChatCostApi(APIView):
+    @extend_schema(
+        responses=ChatCostSerializer,
+        description="What the chat's whole tree (the root chat and its sub-agents) has cost so far.",
+    )
+    def get(self, request: Request, chat_id: str) -> Response:
+        chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
+        return Response(ChatCostSerializer(cost_selectors.chat_cost(root_chat_id=chat.root_chat_id)).data)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -11,27 +13,40 @@ from django.http import Http404
 
 from chats import selectors, streaming
 from chats.serializers import message_event, queue_event, status_event
+from chats.stream_state import Snapshot, stream_state
+from costs import metrics
 
-FRAME_EVENTS = 256
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
+CLOSE_RESYNC = 4409  # events were lost (slow client, dropped message): reconnect with after_id
+PING_SECONDS = 15
+GAP_TIMEOUT_SECONDS = 1.0  # events from different processes may cross; a hole this old is a loss
 
 
 def _frames(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [{"type": "data", "events": events[i : i + FRAME_EVENTS]} for i in range(0, len(events), FRAME_EVENTS)]
+    return [
+        {"type": "data", "events": events[i : i + streaming.FRAME_EVENTS]}
+        for i in range(0, len(events), streaming.FRAME_EVENTS)
+    ]
 
 
 @database_sync_to_async
-def _chat_snapshot(user: Any, chat_id: str, after_id: int) -> list[dict[str, Any]]:
-    """status, then persisted messages after `after_id`, then the queue when non-empty."""
+def _chat_snapshot(user: Any, chat_id: str, after_id: int, live: Snapshot) -> list[dict[str, Any]]:
+    """status, persisted messages after `after_id`, the running step's parts, the queue.
+
+    Read after the stream state, so every event numbered up to `live.seq` is in the database.
+    """
     chat = selectors.chat_get(user=user, chat_id=chat_id)
-    events = [status_event(chat)]
+    events = [{**status_event(chat), "snapshot_seq": live.seq}]
     while True:
         messages, has_more = selectors.message_page(chat=chat, after_id=after_id, limit=200)
         events += [message_event(m) for m in messages]
         if not has_more:
             break
         after_id = messages[-1].id
+    # Parts of a step that has been persisted since are covered by its message.
+    if live.parts and selectors.last_message_id(chat=chat) <= live.base_message_id:
+        events += live.parts
     if queued := selectors.queued_messages(chat=chat):
         events.append(queue_event(chat, queued))
     return events
@@ -47,7 +62,7 @@ def _owns_chat(user: Any, chat_id: str) -> bool:
 
 
 class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/chats/{id}/?after_id=N`: one chat's snapshot, then its live events."""
+    """`/ws/chats/{id}/?after_id=N`: a snapshot, then the live events in `seq` order, each once."""
 
     async def connect(self) -> None:
         await self.accept()
@@ -59,11 +74,17 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         if not await _owns_chat(user, chat_id):
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        # Subscribe before reading the snapshot so nothing falls between the two.
+        # Subscribe before reading the snapshot so nothing falls between the two; live events
+        # wait in the channel until connect() returns, and those it already covers are dropped.
         self.group = streaming.chat_group(chat_id)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        for frame in _frames(await _chat_snapshot(user, chat_id, self._after_id())):
+        live = await stream_state().snapshot(uuid.UUID(chat_id))
+        self.last_seq = live.seq
+        self.held: dict[int, dict[str, Any]] = {}
+        for frame in _frames(await _chat_snapshot(user, chat_id, self._after_id(), live)):
             await self.send_json(frame)
+        self.pinger = asyncio.create_task(self._ping())
+        metrics.ACTIVE_STREAMS.inc()
 
     def _after_id(self) -> int:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -73,12 +94,33 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
             return 0
 
     async def disconnect(self, code: int) -> None:
+        if pinger := getattr(self, "pinger", None):
+            pinger.cancel()
+            metrics.ACTIVE_STREAMS.dec()
         if group := getattr(self, "group", None):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def chat_events(self, message: dict[str, Any]) -> None:
-        for frame in _frames(message["events"]):
+        ready = []
+        for event in message["events"]:
+            if event["seq"] > self.last_seq:
+                self.held[event["seq"]] = event
+        while self.last_seq + 1 in self.held:
+            self.last_seq += 1
+            ready.append(self.held.pop(self.last_seq))
+        for frame in _frames(ready):
             await self.send_json(frame)
+        if self.held:
+            asyncio.get_running_loop().call_later(GAP_TIMEOUT_SECONDS, self._check_gap, self.last_seq)
+
+    def _check_gap(self, seq_then: int) -> None:
+        if self.held and self.last_seq == seq_then:
+            self.closing = asyncio.ensure_future(self.close(code=CLOSE_RESYNC))
+
+    async def _ping(self) -> None:
+        while True:
+            await asyncio.sleep(PING_SECONDS)
+            await self.send_json({"type": "ping"})
 
 
 class SidebarConsumer(AsyncJsonWebsocketConsumer):

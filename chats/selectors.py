@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 
 from django.contrib.auth.models import User
-from django.db.models import QuerySet
+from django.db.models import Max, QuerySet
 from django.http import Http404
 
 from chats.models import Chat, Message, QueuedMessage, UserPreferences
@@ -52,3 +53,13 @@ def queued_messages(*, chat: Chat) -> list[QueuedMessage]:
 
 def custom_prompt(*, user: User) -> str:
     return UserPreferences.objects.filter(user=user).values_list("custom_prompt", flat=True).first() or ""
+
+
+def chat_titles(chat_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, str]:
+    """Titles by id, for the cost summary's chat trees (costs cannot read chats itself)."""
+    return dict(Chat.objects.filter(pk__in=list(chat_ids)).values_list("id", "title"))
+
+
+def last_message_id(*, chat: Chat) -> int:
+    """The newest message of any kind (visible or not, even deleted): where the history ends."""
+    return Message.objects.filter(chat=chat).aggregate(last=Max("id"))["last"] or 0

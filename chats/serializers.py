@@ -98,6 +98,19 @@ class MessageSendSerializer(serializers.Serializer[Any]):
     model_config_id = serializers.IntegerField(required=False, allow_null=True)
 
 
+class ChangedFileSerializer(serializers.Serializer[Any]):
+    path = serializers.CharField()
+    change = serializers.CharField()
+    additions = serializers.IntegerField()
+    deletions = serializers.IntegerField()
+
+
+class DiffStatusSerializer(serializers.Serializer[Any]):
+    branch = serializers.CharField()
+    changed_files = ChangedFileSerializer(many=True)
+    diff = serializers.CharField()
+
+
 class MessageEditSerializer(serializers.Serializer[Any]):
     content = ContentField()
 

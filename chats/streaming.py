@@ -17,6 +17,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from chats.stream_state import stream_state
+
 logger = logging.getLogger(__name__)
 
 CHAT_EVENTS = "chat.events"  # consumer handler: chat_events
@@ -31,30 +33,79 @@ def owner_group(user_id: int) -> str:
     return f"owner.{user_id}"
 
 
+COALESCE_SECONDS = 0.02  # a fast model's deltas go out as one message per 20 ms, not per token
+FRAME_EVENTS = 256
+
+
 class _Publisher:
-    """Sends queued (group, message) pairs one after another on a single event loop."""
+    """Publishes in order on one event loop; a chat's deltas are coalesced and numbered.
+
+    Chat events wait up to COALESCE_SECONDS to be sent together (anything but a delta flushes
+    at once); each batch gets its seqs and in-flight buffer changes from the stream state in
+    one atomic step, then goes to the chat's group.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.queue: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        self.queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.pending: dict[uuid.UUID, list[tuple[str, Any]]] = {}
+        self.flush_requested: set[uuid.UUID] = set()
+        self.timers: set[uuid.UUID] = set()
         self.task = loop.create_task(self._drain()) if loop.is_running() else None
 
     def submit(self, group: str, message: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self._put, group, message)
+        self.loop.call_soon_threadsafe(self._put, ("group", group, message))
 
-    def _put(self, group: str, message: dict[str, Any]) -> None:
+    def submit_chat(self, chat_id: uuid.UUID, kind: str, payload: Any, *, urgent: bool) -> None:
+        self.loop.call_soon_threadsafe(self._add_chat_item, chat_id, kind, payload, urgent)
+
+    def _put(self, item: tuple[Any, ...]) -> None:
         if self.task is None:
             self.task = self.loop.create_task(self._drain())
-        self.queue.put_nowait((group, message))
+        self.queue.put_nowait(item)
+
+    def _add_chat_item(self, chat_id: uuid.UUID, kind: str, payload: Any, urgent: bool) -> None:
+        self.pending.setdefault(chat_id, []).append((kind, payload))
+        if urgent:
+            self._request_flush(chat_id)
+        elif chat_id not in self.timers:
+            self.timers.add(chat_id)
+            self.loop.call_later(COALESCE_SECONDS, self._request_flush, chat_id)
+
+    def _request_flush(self, chat_id: uuid.UUID) -> None:
+        self.timers.discard(chat_id)
+        if chat_id not in self.flush_requested:
+            self.flush_requested.add(chat_id)
+            self._put(("chat", chat_id))
 
     async def _drain(self) -> None:
         layer = get_channel_layer()
         while True:
-            group, message = await self.queue.get()
+            item = await self.queue.get()
             try:
-                await layer.group_send(group, message)
-            except Exception:  # a lost live event is recovered by the client's snapshot
-                logger.exception("publishing to %s failed", group)
+                if item[0] == "group":
+                    await layer.group_send(item[1], item[2])
+                elif item[0] == "call":
+                    self.loop.run_in_executor(None, item[1], *item[2])
+                else:
+                    await self._flush_chat(layer, item[1])
+            except Exception:  # a lost live event shows as a seq gap: the client resyncs
+                logger.exception("publishing %s failed", item[:2])
+
+    async def _flush_chat(self, layer: Any, chat_id: uuid.UUID) -> None:
+        self.flush_requested.discard(chat_id)
+        state = stream_state()
+        batch: list[dict[str, Any]] = []
+        for kind, payload in [*self.pending.pop(chat_id, []), ("end", None)]:
+            if kind == "events":
+                batch += payload
+            if batch and (kind != "events" or len(batch) >= FRAME_EVENTS):
+                for start in range(0, len(batch), FRAME_EVENTS):
+                    numbered = await state.publish(chat_id, batch[start : start + FRAME_EVENTS])
+                    await layer.group_send(chat_group(chat_id), {"type": CHAT_EVENTS, "events": numbered})
+                batch = []
+            if kind == "base":
+                await state.set_base(chat_id, payload)
 
 
 _publisher: _Publisher | None = None
@@ -80,7 +131,22 @@ def _get_publisher() -> _Publisher:
 
 def publish_chat_events(chat_id: uuid.UUID | str, events: list[dict[str, Any]]) -> None:
     """Queue events for every subscriber of the chat; never blocks the caller."""
-    _get_publisher().submit(chat_group(chat_id), {"type": CHAT_EVENTS, "events": events})
+    urgent = any(event["type"] != "message_part" for event in events)
+    _get_publisher().submit_chat(uuid.UUID(str(chat_id)), "events", events, urgent=urgent)
+
+
+def call_after_publishing(function: Any, *args: Any) -> None:
+    """Run `function(*args)` (on a thread) once everything published so far has its seq.
+
+    Dispatching a run this way keeps `pending` ahead of the worker's `running` in seq order.
+    """
+    publisher = _get_publisher()
+    publisher.loop.call_soon_threadsafe(publisher._put, ("call", function, args))
+
+
+def set_stream_base(chat_id: uuid.UUID | str, message_id: int) -> None:
+    """A step starts streaming after `message_id`: earlier in-flight parts are stale."""
+    _get_publisher().submit_chat(uuid.UUID(str(chat_id)), "base", message_id, urgent=True)
 
 
 def publish_sidebar_event(user_id: int, kind: str, chat: dict[str, Any]) -> None:

@@ -15,5 +15,7 @@ urlpatterns = [
         name="chat-queued-promote",
     ),
     path("chats/<str:chat_id>/title/regenerate/", apis.TitleRegenerateApi.as_view(), name="chat-title-regenerate"),
+    path("chats/<str:chat_id>/diff/", apis.ChatDiffApi.as_view(), name="chat-diff"),
+    path("chats/<str:chat_id>/cost/", apis.ChatCostApi.as_view(), name="chat-cost"),
     path("me/prompt/", apis.MyPromptApi.as_view(), name="my-prompt"),
 ]

@@ -17,7 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.db import close_old_connections, connection
 
-from chats import streaming
+from chats import selectors, services, streaming
 from chats.agent import compaction, history, prompt, title
 from chats.agent.control import CancelReason, RunControl
 from chats.agent.loop import Outcome, Step, Turn, TurnFailed
@@ -26,9 +26,12 @@ from chats.models import Chat, UserPreferences
 from chats.services import runs
 from chats.services.common import resolve_model_config
 from chats.tools.registry import tools_for
+from costs import metrics
 from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
 from providers.models import ModelConfig
 from providers.registry import get_adapter
+from workspaces.models import Workspace
+from workspaces.services import workspace_instructions
 from workspaces.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
         )
 
     def persist(step: Step) -> list[PromptMessage]:
+        metrics.LLM_LATENCY.labels(model_config.model).observe(step.model_ms / 1000)
         stored = runs.run_persist_step(chat_id=chat.pk, step=step, model_config=model_config)
         _give_back_connection()
         if stored is None:
@@ -90,9 +94,15 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
             return []
         if not stored.still_running:
             control.cancel(CancelReason.INTERRUPT)
+        if step.tool_parts:
+            _publish_diff_status(chat)
         return history.to_prompt(stored.messages)
 
-    emit = partial(_emit, chat.pk)
+    def emit(event: dict[str, Any]) -> None:
+        if event["type"] == "retry":
+            metrics.RETRIES.labels(model_config.model).inc()
+        _emit(chat.pk, event)
+
     preferences = UserPreferences.objects.filter(user_id=chat.owner_id).first()
     compactor = compaction.Compactor(
         adapter=adapter,
@@ -109,7 +119,14 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
     turn = Turn(
         adapter=adapter,
         tools=tools,
-        tool_ctx=ToolContext(chat.pk, chat.owner_id, chat.workspace_id, chat.parent_id is None, control.event),
+        tool_ctx=ToolContext(
+            chat.pk,
+            chat.owner_id,
+            chat.workspace_id,
+            chat.parent_id is None,
+            control.event,
+            bind_workspace=partial(_bind_workspace, chat),
+        ),
         control=control,
         build_request=build_request,
         persist=persist,
@@ -117,6 +134,7 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
         compact=compactor,
     )
     messages = _prompt(chat, preferences)
+    streaming.set_stream_base(chat.pk, selectors.last_message_id(chat=chat))
     _give_back_connection()
     try:
         return turn.run(messages), None
@@ -141,11 +159,31 @@ def _provider_settings(config: ModelConfig) -> ProviderSettings:
 def _prompt(chat: Chat, preferences: UserPreferences | None) -> list[PromptMessage]:
     messages = history.load_prompt(chat.pk)
     custom = preferences.custom_prompt if preferences else ""
+    workspace = Workspace.objects.filter(pk=chat.workspace_id).first() if chat.workspace_id else None
     blocks = [
         prompt.SUBAGENT_INSTRUCTION if chat.parent_id else "",
+        workspace_instructions(workspace) if workspace else "",
         prompt.user_instructions(custom) if custom and custom.strip() else "",
     ]
     return prompt.inject_system(messages, blocks)
+
+
+def _bind_workspace(chat: Chat, workspace_id: uuid.UUID) -> None:
+    services.chat_bind_workspace(chat_id=chat.pk, workspace_id=workspace_id)
+    chat.workspace_id = workspace_id
+    _give_back_connection()
+
+
+def _publish_diff_status(chat: Chat) -> None:
+    """Best effort: a git hiccup must not fail the turn."""
+    if chat.workspace_id is None:  # kept current by _bind_workspace
+        return
+    try:
+        services.chat_publish_diff_status(chat=chat)
+    except Exception:
+        logger.exception("diff status of chat %s failed", chat.pk)
+    finally:
+        _give_back_connection()
 
 
 def _fail(chat: Chat, error: ProviderError) -> str:
@@ -210,14 +248,17 @@ def _start_heartbeat() -> None:
 def _heartbeat_loop() -> None:
     while True:
         time.sleep(settings.CHATD_HEARTBEAT_SECONDS)
-        for chat_id, control in list(_runs.items()):
-            try:
-                if not runs.run_heartbeat(chat_id=chat_id):
-                    control.cancel(runs.run_check(chat_id=chat_id) or CancelReason.SUPERSEDED)
-            except Exception:
-                logger.exception("heartbeat for chat %s failed", chat_id)
-            finally:
-                _give_back_connection()
+        beating = dict(_runs)
+        if not beating:
+            continue
+        try:
+            ours = runs.run_heartbeats(chat_ids=list(beating))
+            for chat_id in beating.keys() - ours:
+                beating[chat_id].cancel(runs.run_check(chat_id=chat_id) or CancelReason.SUPERSEDED)
+        except Exception:  # the database is away: runs carry on; stale recovery decides later
+            logger.exception("heartbeat failed")
+        finally:
+            _give_back_connection()
 
 
 def shutdown_runs(timeout: float = 30.0) -> None:

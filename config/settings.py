@@ -125,13 +125,18 @@ if DISTRIBUTED:
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
             # Fast streams: room for bursts, short expiry so a dead consumer's backlog goes away.
-            "CONFIG": {"hosts": [redis_db(REDIS_URL, 1)], "capacity": 2000, "expiry": 30},
+            # redis-py's 5 s socket timeout would cut the layer's 5 s blocking reads: give it room.
+            "CONFIG": {
+                "hosts": [{"address": redis_db(REDIS_URL, 1), "socket_timeout": 30, "health_check_interval": 30}],
+                "capacity": 2000,
+                "expiry": 30,
+            },
         }
     }
     CELERY_BROKER_URL = redis_db(REDIS_URL, 0)
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CELERY_BROKER_URL = "memory://"
 
 CELERY_TASK_ACKS_LATE = True

@@ -58,6 +58,7 @@ class Step:
     usage: llm.Usage | None
     runtime_ms: int
     interrupted: bool = False
+    model_ms: int = 0  # the model call alone, without the tools
 
 
 @dataclass
@@ -105,6 +106,7 @@ class Turn:
         started = time.monotonic()
         acc = StepAccumulator()
         self._stream_model(messages, acc)
+        model_ms = _elapsed_ms(started)
         if self.control.cancelled:
             return self._partial_step(acc, [], started), False
         calls = acc.local_calls()
@@ -112,7 +114,7 @@ class Turn:
         interrupted = self.control.cancelled
         for part in results:
             self.emit({"type": "message_part", "role": "tool", "part": part})
-        step = Step(acc.parts, results, acc.usage, _elapsed_ms(started), interrupted)
+        step = Step(acc.parts, results, acc.usage, _elapsed_ms(started), interrupted, model_ms)
         if interrupted and self.control.reason != CancelReason.INTERRUPT:
             return None, False
         return step, bool(calls)

@@ -1,8 +1,10 @@
 """Writes: every state change of a chat, each in one transaction, publishing after commit."""
 
 from chats.services.chats import (
+    chat_bind_workspace,
     chat_create,
     chat_interrupt,
+    chat_publish_diff_status,
     chat_regenerate_title,
     chat_update,
     custom_prompt_set,
@@ -11,8 +13,10 @@ from chats.services.messages import SendResult, message_edit, message_send, queu
 
 __all__ = [
     "SendResult",
+    "chat_bind_workspace",
     "chat_create",
     "chat_interrupt",
+    "chat_publish_diff_status",
     "chat_regenerate_title",
     "chat_update",
     "custom_prompt_set",

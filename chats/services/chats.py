@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
+from django.db.models import Q
 
 from chats import streaming
 from chats.agent import prompt
@@ -16,7 +17,10 @@ from chats.parts import fallback_title, input_to_parts, parts_text
 from chats.serializers import message_event
 from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status, sidebar_chat
 from config.api_errors import APIError
+from costs import services as costs
+from workspaces import git
 from workspaces.models import Workspace
+from workspaces.services import processes_kill_for_chat
 
 
 def chat_create(
@@ -46,6 +50,7 @@ def chat_create(
             workspace=workspace,
             status=ChatStatus.WAITING,
         )
+        costs.usage_admit(user_id=owner.pk, root_chat_id=chat.root_chat_id)
         system_prompt = DeploymentSettings.load().system_prompt.strip() or prompt.DEFAULT_SYSTEM_PROMPT
         Message.objects.bulk_create(
             [
@@ -85,15 +90,29 @@ def chat_update(
         if model_config is not None:
             chat.model_config = model_config
         if archived is not None and archived != chat.archived:
-            tree = Chat.objects.filter(pk=chat.root_chat_id) | Chat.objects.filter(root_id=chat.root_chat_id)
+            tree = Chat.objects.filter(Q(pk=chat.root_chat_id) | Q(root_id=chat.root_chat_id))
             tree.update(archived=archived)
             chat.archived = archived
             kinds.append("deleted" if archived else "created")
+            if archived:
+                _stop_tree(list(tree.values_list("pk", flat=True)))
         chat.save(update_fields=["title", "model_config", "archived", "updated_at"])
         payload = sidebar_chat(chat)
         for kind in kinds:
             transaction.on_commit(partial(streaming.publish_sidebar_event, chat.owner_id, kind, payload))
     return chat
+
+
+def _stop_tree(chat_ids: list[uuid.UUID]) -> None:
+    """Archiving stops the tree's running turns and kills its background processes."""
+    for running in Chat.objects.select_for_update().filter(pk__in=chat_ids, status=ChatStatus.RUNNING):
+        set_status(running, ChatStatus.WAITING)
+
+    def kill_processes() -> None:
+        for chat_id in chat_ids:
+            processes_kill_for_chat(chat_id)
+
+    transaction.on_commit(kill_processes)
 
 
 def chat_interrupt(*, chat: Chat) -> Chat:
@@ -138,3 +157,27 @@ def custom_prompt_set(*, user: User, custom_prompt: str) -> str:
     """The user's custom instructions, added to every turn of their chats."""
     UserPreferences.objects.update_or_create(user=user, defaults={"custom_prompt": custom_prompt})
     return custom_prompt
+
+
+def chat_bind_workspace(*, chat_id: uuid.UUID, workspace_id: uuid.UUID) -> None:
+    """Attach a workspace the agent created to its chat (late binding by create_workspace)."""
+    with transaction.atomic():
+        chat = lock_chat(chat_id)
+        chat.workspace_id = workspace_id
+        chat.save(update_fields=["workspace", "updated_at"])
+        payload = sidebar_chat(chat)
+        transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, "status_change", payload))
+
+
+def chat_publish_diff_status(*, chat: Chat) -> None:
+    """Tell the sidebar what the chat's workspace changed (after a step that ran tools)."""
+    if chat.workspace is None:
+        return
+    status = git.diff_status(chat.workspace)
+    summary = {
+        "branch": status["branch"],
+        "changed_files": len(status["changed_files"]),
+        "additions": sum(f["additions"] for f in status["changed_files"]),
+        "deletions": sum(f["deletions"] for f in status["changed_files"]),
+    }
+    streaming.publish_sidebar_event(chat.owner_id, "diff_status_change", {**sidebar_chat(chat), "diff_status": summary})

@@ -47,7 +47,7 @@ def set_status(
     transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, sidebar_kind, sidebar))
     transaction.on_commit(lambda: streaming.publish_control(chat.id))
     if status == ChatStatus.PENDING:
-        transaction.on_commit(lambda: runner.dispatch(chat.id))
+        transaction.on_commit(lambda: streaming.call_after_publishing(runner.dispatch, chat.id))
 
 
 def sidebar_chat(chat: Chat) -> dict[str, Any]:

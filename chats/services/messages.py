@@ -14,6 +14,7 @@ from chats.models import MAX_QUEUED_MESSAGES, Chat, Message, QueuedMessage
 from chats.parts import input_to_parts
 from chats.serializers import message_event, queue_event
 from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status
+from costs import services as costs
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ def message_send(
     model_config = resolve_model_config(model_config_id) if model_config_id is not None else None
     with transaction.atomic():
         chat = lock_chat(chat.pk)
+        costs.usage_admit(user_id=chat.owner_id, root_chat_id=chat.root_chat_id)
         queue = list(QueuedMessage.objects.filter(chat=chat))
         if chat.status in BUSY_STATUSES or queue:
             if len(queue) >= MAX_QUEUED_MESSAGES:
@@ -73,6 +75,7 @@ def message_edit(*, chat: Chat, user: User, message_id: int, content: Any) -> Me
     parts = input_to_parts(content, resolve_file=file_resolver(chat.owner_id))
     with transaction.atomic():
         chat = lock_chat(chat.pk)
+        costs.usage_admit(user_id=chat.owner_id, root_chat_id=chat.root_chat_id)
         target = Message.objects.alive().filter(chat=chat, pk=message_id).first()
         if target is None:
             raise Http404("No such message in this chat.")

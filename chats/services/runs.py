@@ -24,6 +24,7 @@ from chats.enums import ChatStatus, Role, Visibility
 from chats.models import Chat, Message, QueuedMessage
 from chats.serializers import message_event, queue_event, status_event
 from chats.services.common import lock_chat, set_status, sidebar_chat
+from costs import services as costs
 from costs.pricing import cost_micros, prices_snapshot
 from providers.models import ModelConfig
 
@@ -62,10 +63,17 @@ def run_check(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> CancelReason
 
 def run_heartbeat(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> bool:
     """Prove the run is alive; False when the chat is no longer ours (0 rows updated)."""
-    updated = Chat.objects.filter(pk=chat_id, worker_id=worker_id, status=ChatStatus.RUNNING).update(
-        heartbeat_at=timezone.now()
-    )
-    return updated == 1
+    return chat_id in run_heartbeats(chat_ids=[chat_id], worker_id=worker_id)
+
+
+def run_heartbeats(*, chat_ids: list[uuid.UUID], worker_id: str = WORKER_ID) -> set[uuid.UUID]:
+    """One heartbeat for all of a worker's runs (two statements, however many runs).
+
+    Returns the chats still ours; the others were taken away and must stop.
+    """
+    ours = Chat.objects.filter(pk__in=chat_ids, worker_id=worker_id, status=ChatStatus.RUNNING)
+    ours.update(heartbeat_at=timezone.now())
+    return set(ours.values_list("pk", flat=True))
 
 
 @dataclass(frozen=True)
@@ -87,9 +95,10 @@ def run_persist_step(
         owned = chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id
         if not owned and chat.status != ChatStatus.WAITING:
             return None
-        rows = [_assistant_row(chat, step, model_config), *_tool_rows(chat, step, model_config)]
-        rows = [row for row in rows if row.parts]
+        assistant = _assistant_row(chat, step, model_config)
+        rows = [row for row in [assistant, *_tool_rows(chat, step, model_config)] if row.parts]
         Message.objects.bulk_create(rows)
+        _record_usage(chat, step, assistant, stored=bool(assistant.parts))
         Chat.objects.filter(pk=chat.pk).update(updated_at=timezone.now())
         events = [message_event(row) for row in rows]
         transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
@@ -118,6 +127,22 @@ def _assistant_row(chat: Chat, step: Step, model_config: ModelConfig | None) -> 
         cost_micros=cost_micros(counts, prices) if prices else None,
         pricing=prices_snapshot(prices) if prices else None,
         runtime_ms=step.runtime_ms,
+    )
+
+
+def _record_usage(chat: Chat, step: Step, assistant: Message, *, stored: bool) -> None:
+    """The step's ledger entry; the root chat's last step (no tool calls) ends the turn."""
+    costs.usage_record(
+        user_id=chat.owner_id,
+        chat_id=chat.pk,
+        root_chat_id=chat.root_chat_id,
+        message_id=assistant.pk if stored else None,
+        model_config=assistant.model_config,
+        tokens={field: getattr(assistant, field) for field in costs.TOKEN_FIELDS},
+        cost_micros=assistant.cost_micros,
+        pricing=assistant.pricing,
+        usage_raw=assistant.usage_raw,
+        ends_turn=chat.root_chat_id == chat.pk and (step.interrupted or not step.tool_parts),
     )
 
 

@@ -5,20 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from workspaces.tools.base import Tool
+from workspaces.tools.registry import workspace_tools
 
 # Extra tool sources (e.g. sub-agent tools) register here; each returns fresh instances.
 TOOL_SOURCES: list[Callable[[], list[Tool]]] = []
 
 
-def _workspace_tools() -> list[Tool]:
-    try:
-        from workspaces.tools.registry import workspace_tools
-    except ImportError:  # the workspace tools land in their own change
-        return []
-    return workspace_tools()
-
-
 def tools_for(*, is_root: bool) -> dict[str, Tool]:
     """Tools by name; sub-agents never get root-only tools (provisioning, more sub-agents)."""
-    tools = [*_workspace_tools(), *(tool for source in TOOL_SOURCES for tool in source())]
+    tools = [*workspace_tools(), *(tool for source in TOOL_SOURCES for tool in source())]
     return {tool.name: tool for tool in tools if is_root or not tool.root_only}

@@ -171,3 +171,32 @@ def test_the_title_is_generated_once(alice: Any, mock_model: Any, llm: MockLLMSe
     worker.run_chat(chat.pk)
     title_calls = [r for r in recorded(llm) if not r["body"].get("stream")]
     assert len(title_calls) == 1
+
+
+def test_the_prompt_is_system_prompt_then_workspace_note_then_user_instructions(
+    alice: Any, alice_api: Any, mock_model: Any, llm: MockLLMServer
+) -> None:
+    response = alice_api.put("/api/me/prompt/", {"custom_prompt": "Always answer in French."}, format="json")
+    assert response.status_code == 200 and alice_api.get("/api/me/prompt/").json() == {
+        "custom_prompt": "Always answer in French."
+    }
+    chat = services.chat_create(owner=alice, content="hello")
+    worker.run_chat(chat.pk)
+    sent = chat_requests(llm)[0]["body"]["messages"]
+    assert [m["role"] for m in sent] == ["system", "system", "system", "user"]
+    assert "coding agent" in sent[0]["content"] and "No workspace exists" in sent[1]["content"]
+    assert sent[2]["content"] == "<user-instructions>\nAlways answer in French.\n</user-instructions>"
+    assert alice_api.get(f"/api/chats/{chat.pk}/messages/").json()["messages"][0]["role"] == "user"  # hidden
+
+
+def test_regenerating_a_title_asks_the_model_with_the_first_and_latest_turns(
+    alice: Any, alice_api: Any, mock_model: Any, llm: MockLLMServer
+) -> None:
+    chat = services.chat_create(owner=alice, content="first question")
+    worker.run_chat(chat.pk)
+    wait_for(lambda: Chat.objects.get(pk=chat.pk).title != "first question", what="the automatic title")
+    script(llm, {"text": "A better title!"}, stream=False)
+    response = alice_api.post(f"/api/chats/{chat.pk}/title/regenerate/")
+    assert response.status_code == 200 and response.json()["title"] == "A better title"
+    asked = [r for r in recorded(llm) if not r["body"].get("stream")][-1]["body"]["messages"]
+    assert "first question" in json.dumps(asked)

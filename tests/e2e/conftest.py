@@ -15,7 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from django.conf import settings
 from django.db import connection
+
+from config import celery_app
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -82,7 +85,15 @@ def start_app(extra_env: dict[str, str] | None = None) -> LiveApp:
 
 
 @pytest.fixture
-def live_app(transactional_db: Any) -> Iterator[LiveApp]:
+def live_app(transactional_db: Any, tmp_path: Path) -> Iterator[LiveApp]:
+    """The whole app: `serve` alone in embedded mode; `serve` plus a Celery worker in distributed."""
+    from tests.e2e.workers import Cluster
+
+    cluster = Cluster(tmp_path)
+    if settings.DISTRIBUTED:
+        celery_app.control.purge()
+        cluster.wait_ready(cluster.worker())
     app = start_app()
     yield app
     app.stop()
+    cluster.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
+import time
 from typing import Any
 
 import httpx
@@ -45,9 +46,11 @@ def _events(socket: Any, count: int) -> list[dict[str, Any]]:
 
 
 def _events_until_idle(socket: Any) -> list[dict[str, Any]]:
-    """Events up to the `waiting` status that ends the turn."""
+    """Events up to the `waiting` status that ends the turn (pings keep the socket busy: a deadline)."""
     events: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 60
     while not any(e["type"] == "status" and e["status"] == "waiting" for e in events):
+        assert time.monotonic() < deadline, f"the turn did not end: {events[-3:]}"
         frame = json.loads(socket.recv(timeout=30))
         if frame["type"] == "data":
             events += frame["events"]
