@@ -9,10 +9,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from chats import runner, streaming
-from chats.enums import ChatStatus
+from chats.enums import ChatStatus, Role, Visibility
 from chats.errors import InvalidInput
-from chats.models import Chat, ChatFile
-from chats.serializers import ChatSerializer, status_event
+from chats.models import Chat, ChatFile, Message, QueuedMessage
+from chats.serializers import ChatSerializer, message_event, queue_event, status_event
 from providers.models import ModelConfig
 
 
@@ -79,3 +79,18 @@ def file_resolver(owner_id: int) -> Any:
         return chat_file.media_type, chat_file.name
 
     return resolve
+
+
+def promote_queued(chat: Chat, queued: QueuedMessage) -> Message:
+    """Move a queued message into the history and make the chat pending. Caller holds the lock."""
+    message = Message.objects.create(
+        chat=chat, role=Role.USER, parts=queued.parts, visibility=Visibility.BOTH,
+        model_config_id=queued.model_config_id or chat.model_config_id, created_by_id=queued.created_by_id,
+    )  # fmt: skip
+    queued.delete()
+    if queued.model_config_id and queued.model_config_id != chat.model_config_id:
+        Chat.objects.filter(pk=chat.pk).update(model_config_id=queued.model_config_id)
+    events = [message_event(message), queue_event(chat, list(QueuedMessage.objects.filter(chat=chat)))]
+    transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
+    set_status(chat, ChatStatus.PENDING)
+    return message

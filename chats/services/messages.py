@@ -13,7 +13,7 @@ from chats.errors import InvalidInput, QueueFull
 from chats.models import MAX_QUEUED_MESSAGES, Chat, Message, QueuedMessage
 from chats.parts import input_to_parts
 from chats.serializers import message_event, queue_event
-from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status
+from chats.services.common import file_resolver, lock_chat, promote_queued, resolve_model_config, set_status
 from costs import services as costs
 
 
@@ -101,15 +101,7 @@ def queued_promote(*, chat: Chat, queued_id: int) -> Message:
         queued = QueuedMessage.objects.filter(chat=chat, pk=queued_id).first()
         if queued is None:
             raise Http404("No such queued message.")
-        message = Message.objects.create(
-            chat=chat, role=Role.USER, parts=queued.parts, visibility=Visibility.BOTH,
-            model_config_id=queued.model_config_id or chat.model_config_id, created_by_id=queued.created_by_id,
-        )  # fmt: skip
-        queued.delete()
-        events = [queue_event(chat, list(QueuedMessage.objects.filter(chat=chat))), message_event(message)]
-        transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
-        set_status(chat, ChatStatus.PENDING)
-    return message
+        return promote_queued(chat, queued)
 
 
 def queued_delete(*, chat: Chat, queued_id: int) -> None:

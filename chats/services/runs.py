@@ -22,8 +22,8 @@ from chats.agent.control import CancelReason
 from chats.agent.loop import Outcome, Step
 from chats.enums import ChatStatus, Role, Visibility
 from chats.models import Chat, Message, QueuedMessage
-from chats.serializers import message_event, queue_event, status_event
-from chats.services.common import lock_chat, set_status, sidebar_chat
+from chats.serializers import message_event, status_event
+from chats.services.common import lock_chat, promote_queued, set_status, sidebar_chat
 from costs import services as costs
 from costs.pricing import cost_micros, prices_snapshot
 from providers.models import ModelConfig
@@ -179,16 +179,7 @@ def promote_next_queued(chat: Chat) -> bool:
     queued = QueuedMessage.objects.filter(chat=chat).order_by("id").first()
     if queued is None:
         return False
-    message = Message.objects.create(
-        chat=chat, role=Role.USER, parts=queued.parts, visibility=Visibility.BOTH,
-        model_config_id=queued.model_config_id or chat.model_config_id, created_by_id=queued.created_by_id,
-    )  # fmt: skip
-    queued.delete()
-    if queued.model_config_id and queued.model_config_id != chat.model_config_id:
-        Chat.objects.filter(pk=chat.pk).update(model_config_id=queued.model_config_id)
-    events = [message_event(message), queue_event(chat, list(QueuedMessage.objects.filter(chat=chat)))]
-    transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
-    set_status(chat, ChatStatus.PENDING)
+    promote_queued(chat, queued)
     return True
 
 
