@@ -12,9 +12,9 @@ from chats import services, worker
 from chats.models import Chat, Message
 from chats.tools.registry import tools_for
 from providers.mockllm import MockLLMServer
-from tests.chats.conftest import Recorder
+from tests.chats.conftest import Recorder, wait_for
 from tests.llm import recorded, script
-from workspaces.models import WorkspaceTemplate
+from workspaces.models import Process, WorkspaceTemplate
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
@@ -67,3 +67,29 @@ def test_sub_agents_are_not_offered_root_only_tools() -> None:
 def test_a_chat_without_a_workspace_has_an_empty_diff(alice: Any, alice_api: Any, mock_model: Any) -> None:
     chat = services.chat_create(owner=alice, content="hi")
     assert alice_api.get(f"/api/chats/{chat.pk}/diff/").json() == {"branch": "", "changed_files": [], "diff": ""}
+
+
+def test_archiving_a_chat_kills_its_background_processes(
+    alice: Any, alice_api: Any, mock_model: Any, llm: MockLLMServer, workspace_root: Path
+) -> None:
+    template = WorkspaceTemplate.objects.create(name="plain")
+    script(
+        llm,
+        {"tool_calls": [{"name": "create_workspace", "arguments": {"template_id": str(template.id)}}]},
+        {"tool_calls": [{"name": "execute", "arguments": {"command": "sleep 600", "run_in_background": True}}]},
+        stream=True,
+    )
+    chat = services.chat_create(owner=alice, content="start a long background job")
+    worker.run_chat(chat.pk)
+    [process] = Process.objects.filter(chat_id=chat.pk)
+    assert process.pid and _alive(process.pid)
+    assert alice_api.delete(f"/api/chats/{chat.pk}/").status_code == 204
+    wait_for(lambda: not _alive(process.pid), what="the process group to be killed")
+
+
+def _alive(pid: int) -> bool:
+    """Running, as opposed to gone or a zombie nobody reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
