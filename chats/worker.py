@@ -7,10 +7,12 @@ shutdown reach each turn's RunControl.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from functools import partial
 from typing import Any
 
@@ -37,6 +39,7 @@ from workspaces.tools.base import ToolContext
 logger = logging.getLogger(__name__)
 
 _runs: dict[uuid.UUID, RunControl] = {}
+_waiters: dict[uuid.UUID, set[threading.Event]] = {}
 _runs_lock = threading.Lock()
 _listener: streaming.ControlListener | None = None
 _heartbeat: threading.Thread | None = None
@@ -208,25 +211,54 @@ def _give_back_connection() -> None:
 # --- the per-process registry of running turns --------------------------------------------
 
 
-def _register(chat_id: uuid.UUID, control: RunControl) -> None:
+def _get_listener() -> streaming.ControlListener:
     global _listener
     with _runs_lock:
-        _runs[chat_id] = control
         if _listener is None:
             _listener = streaming.ControlListener(_on_ping)
+        return _listener
+
+
+def _register(chat_id: uuid.UUID, control: RunControl) -> None:
+    listener = _get_listener()
+    with _runs_lock:
+        _runs[chat_id] = control
         _start_heartbeat()
-    _listener.watch(chat_id)
+    listener.watch(chat_id)
     _on_ping(str(chat_id))  # a ping sent before we subscribed would be lost: check once now
 
 
 def _unregister(chat_id: uuid.UUID) -> None:
     with _runs_lock:
         _runs.pop(chat_id, None)
-    if _listener is not None:
+        still_needed = chat_id in _waiters
+    if _listener is not None and not still_needed:
         _listener.unwatch(chat_id)
 
 
+@contextlib.contextmanager
+def status_changes(chat_id: uuid.UUID) -> Iterator[threading.Event]:
+    """An event set whenever the chat's status changes (e.g. a sub-agent a tool waits for)."""
+    listener = _get_listener()
+    changed = threading.Event()
+    with _runs_lock:
+        _waiters.setdefault(chat_id, set()).add(changed)
+    listener.watch(chat_id)
+    try:
+        yield changed
+    finally:
+        with _runs_lock:
+            _waiters[chat_id].discard(changed)
+            if not _waiters[chat_id]:
+                del _waiters[chat_id]
+            still_needed = chat_id in _waiters or chat_id in _runs
+        if not still_needed:
+            listener.unwatch(chat_id)
+
+
 def _on_ping(chat_id: str) -> None:
+    for changed in list(_waiters.get(uuid.UUID(chat_id), ())):
+        changed.set()
     control = _runs.get(uuid.UUID(chat_id))
     if control is None or control.cancelled:
         return

@@ -13,7 +13,7 @@ from chats.agent import prompt
 from chats.enums import ChatStatus, Role, Visibility
 from chats.errors import InvalidInput
 from chats.models import Chat, DeploymentSettings, Message, UserPreferences
-from chats.parts import fallback_title, input_to_parts, parts_text
+from chats.parts import TITLE_MAX_CHARS, fallback_title, input_to_parts, parts_text
 from chats.serializers import message_event
 from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status, sidebar_chat
 from config.api_errors import APIError
@@ -29,11 +29,14 @@ def chat_create(
     content: Any,
     model_config_id: int | None = None,
     workspace_id: uuid.UUID | None = None,
+    parent: Chat | None = None,
+    title: str | None = None,
 ) -> Chat:
     """Create a chat with its first user message, `pending` so a worker picks it up.
 
     The deployment system prompt and the workspace awareness note are stored first (model-only),
-    so changing the deployment prompt later affects new chats only.
+    so changing the deployment prompt later affects new chats only. A `parent` makes a sub-agent
+    chat in the parent's tree.
     """
     parts = input_to_parts(content, resolve_file=file_resolver(owner.pk))
     model_config = resolve_model_config(model_config_id)
@@ -45,9 +48,11 @@ def chat_create(
     with transaction.atomic():
         chat = Chat.objects.create(
             owner=owner,
-            title=fallback_title(parts_text(parts)),
+            title=(title or "").strip()[:TITLE_MAX_CHARS] or fallback_title(parts_text(parts)),
             model_config=model_config,
             workspace=workspace,
+            parent=parent,
+            root_id=parent.root_chat_id if parent else None,
             status=ChatStatus.WAITING,
         )
         costs.usage_admit(user_id=owner.pk, root_chat_id=chat.root_chat_id)
@@ -124,6 +129,9 @@ def chat_interrupt(*, chat: Chat) -> Chat:
         chat = lock_chat(chat.pk)
         if chat.status in (ChatStatus.RUNNING, ChatStatus.ERROR):
             set_status(chat, ChatStatus.WAITING)
+        # Stopping a parent stops the sub-agents it is running.
+        for child in Chat.objects.select_for_update().filter(parent=chat, status=ChatStatus.RUNNING):
+            set_status(child, ChatStatus.WAITING)
     return chat
 
 

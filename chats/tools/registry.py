@@ -13,5 +13,7 @@ TOOL_SOURCES: list[Callable[[], list[Tool]]] = []
 
 def tools_for(*, is_root: bool) -> dict[str, Tool]:
     """Tools by name; sub-agents never get root-only tools (provisioning, more sub-agents)."""
-    tools = [*workspace_tools(), *(tool for source in TOOL_SOURCES for tool in source())]
+    from chats.tools.subagents import subagent_tools  # it needs the worker, which needs this module
+
+    tools = [*workspace_tools(), *subagent_tools(), *(tool for source in TOOL_SOURCES for tool in source())]
     return {tool.name: tool for tool in tools if is_root or not tool.root_only}
