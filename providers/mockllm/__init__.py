@@ -13,7 +13,9 @@ Choosing a reply, first match wins:
 1. Scripts. `POST /_mock/script {"match": "substring" | null, "stream"?: bool,
    "replies": [reply, …]}` queues replies; each request whose last user text contains
    `match` (null matches all) takes the next one, FIFO; `stream` true/false keeps them
-   for streaming (chat) or non-streaming (title, summary) requests only. `POST /_mock/reset` drops scripts and recorded
+   for streaming (chat) or non-streaming (title, summary) requests only. In scripted tool-call
+   arguments, `{{find N REGEX}}` becomes the first group of REGEX's N-th match in the
+   request body (to pass on an id that an earlier tool call returned). `POST /_mock/reset` drops scripts and recorded
    requests; `GET /_mock/requests` returns `{"requests": [{path, query, headers, body}]}`.
 2. When the last message is a tool result: "The tool <name> returned: <result>", so
    multi-step tool runs end by themselves.

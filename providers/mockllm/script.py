@@ -200,3 +200,25 @@ class ScriptBook:
                     self._scripts = [s for s in self._scripts if s[2]]
                     return reply_from_spec(spec)
         return None
+
+
+_FIND = re.compile(r"\{\{find (\d+) (.+?)\}\}")
+
+
+def fill_from_request(reply: Reply, request_text: str) -> Reply:
+    """Resolve `{{find N REGEX}}` in scripted tool-call arguments from the request itself.
+
+    The N-th match's first group of REGEX in the raw request body replaces the placeholder, so a
+    script can pass on an id an earlier tool returned (e.g. a sub-agent's chat_id).
+    """
+    for call in reply.tool_calls:
+        joined = "".join(call.args_chunks)
+        if "{{find " in joined:
+            filled = _FIND.sub(lambda m: _nth_match(m.group(2), int(m.group(1)), request_text), joined)
+            call.args_chunks = split_chunks(filled)
+    return reply
+
+
+def _nth_match(pattern: str, index: int, text: str) -> str:
+    found = re.findall(pattern, text)
+    return str(found[index]) if index < len(found) else ""

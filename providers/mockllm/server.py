@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from providers.mockllm import anthropic, gemini, openai_chat, openai_responses
-from providers.mockllm.script import Reply, ScriptBook, default_reply
+from providers.mockllm.script import Reply, ScriptBook, default_reply, fill_from_request
 from providers.mockllm.sse import Frame
 
 BAD_KEY = "bad-key"
@@ -148,7 +148,8 @@ class Handler(BaseHTTPRequestHandler):
             self._json(401, fmt.error(401, "Invalid API key provided: bad-key"))
             return
         conv = fmt.conversation(body)
-        reply = self.server.state.scripts.take(conv.last_user_text, stream) or default_reply(conv)
+        scripted = self.server.state.scripts.take(conv.last_user_text, stream)
+        reply = fill_from_request(scripted, json.dumps(body)) if scripted else default_reply(conv)
         if reply.error_status:
             headers = {"Retry-After": reply.retry_after} if reply.retry_after is not None else {}
             message = reply.error_message or f"mock error {reply.error_status}"

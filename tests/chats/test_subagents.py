@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from typing import Any
 
@@ -12,6 +13,7 @@ from chats.models import Chat, Message
 from chats.tools.subagents import CloseAgent, MessageAgent, SpawnAgent, WaitAgent
 from providers.mockllm import MockLLMServer
 from tests.chats.conftest import Recorder, wait_for, wait_status
+from tests.llm import recorded, script
 from workspaces.tools.base import ToolContext, ToolResult
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
@@ -126,3 +128,33 @@ def test_sub_agent_costs_roll_up_to_the_root(
     WaitAgent().run({"chat_id": child["chat_id"]}, ctx_for(root))
     cost = alice_api.get(f"/api/chats/{root.pk}/cost/").json()
     assert cost["total_cost_micros"] >= 1000 * 1 + 100 * 2  # the child's step, at $1/M in and $2/M out
+
+
+def test_a_root_chat_spawns_two_children_waits_for_both_and_uses_both_reports(
+    alice: Any, mock_model: Any, llm: MockLLMServer, inline_runner: None
+) -> None:
+    chat_id = "{{find %d chat_id[^0-9a-f]+([0-9a-f-]{36})}}"
+    script(
+        llm,
+        {"tool_calls": [
+            {"name": "spawn_agent", "arguments": {"prompt": "mock: slow 10 20ms", "title": "A"}},
+            {"name": "spawn_agent", "arguments": {"prompt": "mock: text Report from B", "title": "B"}},
+        ]},
+        {"tool_calls": [
+            {"name": "wait_agent", "arguments": {"chat_id": chat_id % 0}},
+            {"name": "wait_agent", "arguments": {"chat_id": chat_id % 1}},
+        ]},
+        match="delegate the work",
+        stream=True,
+    )  # fmt: skip
+    root = services.chat_create(owner=alice, content="delegate the work")
+    wait_for(lambda: Chat.objects.filter(pk=root.pk, status="waiting").exists(), timeout=60, what="the root's turn")
+
+    children = list(Chat.objects.filter(parent=root).order_by("title"))
+    assert [(c.title, c.status) for c in children] == [("A", "waiting"), ("B", "waiting")]
+    results = [m.parts[0] for m in Message.objects.filter(chat=root, role="tool").order_by("id")]
+    assert [r["tool_name"] for r in results] == ["spawn_agent"] * 2 + ["wait_agent"] * 2
+    reports = [r["result"]["report"] for r in results[2:]]
+    assert reports[0].startswith("chunk 0") and reports[1] == "Report from B"
+    final_request = [r for r in recorded(llm) if r["body"].get("stream") and "delegate the work" in str(r["body"])][-1]
+    assert "Report from B" in json.dumps(final_request["body"]) and "chunk 9" in json.dumps(final_request["body"])
