@@ -300,7 +300,3 @@ def shutdown_runs(timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while _runs and time.monotonic() < deadline:
         time.sleep(0.05)
-
-
-def running_chats() -> list[uuid.UUID]:
-    return list(_runs)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from workspaces.tools.base import Tool
 from workspaces.tools.registry import workspace_tools
 
-# Extra tool sources (e.g. sub-agent tools) register here; each returns fresh instances.
+# Extra tool sources (tests register simple tools here); each returns fresh instances.
 TOOL_SOURCES: list[Callable[[], list[Tool]]] = []
 
 
