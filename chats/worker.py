@@ -38,7 +38,7 @@ from workspaces.tools.base import ToolContext
 
 logger = logging.getLogger(__name__)
 
-_runs: dict[uuid.UUID, RunControl] = {}
+_runs: dict[str, tuple[uuid.UUID, RunControl]] = {}  # run id -> (chat id, its control)
 _waiters: dict[uuid.UUID, set[threading.Event]] = {}
 _runs_lock = threading.Lock()
 _listener: streaming.ControlListener | None = None
@@ -52,23 +52,24 @@ def run_chat(chat_id: uuid.UUID | str) -> None:
         chat = runs.run_acquire(chat_id=chat_id)
         if chat is None:
             return
+        run_id = str(chat.worker_id)
         control = RunControl()
-        _register(chat.pk, control)
+        _register(run_id, chat.pk, control)
         try:
-            outcome, error = _run_turn(chat, control)
+            outcome, error = _run_turn(chat, control, run_id)
         except Exception as exc:  # a bug must end in `error`, never in a chat stuck running
             logger.exception("chat %s crashed", chat_id)
             outcome, error = Outcome.COMPLETED, f"chat processing failed: {type(exc).__name__}: {exc}"
         finally:
-            _unregister(chat.pk)
-        runs.run_release(chat_id=chat.pk, outcome=outcome, error=error)
+            _unregister(run_id, chat.pk)
+        runs.run_release(chat_id=chat.pk, outcome=outcome, error=error, worker_id=run_id)
     except Exception:  # e.g. the database went away: stale recovery will hand the chat on
         logger.exception("chat %s: acquire/release failed", chat_id)
     finally:
         _give_back_connection()
 
 
-def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
+def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, str | None]:
     try:
         model_config = _model_config(chat)
         adapter = get_adapter(_provider_settings(model_config))
@@ -90,7 +91,7 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
 
     def persist(step: Step) -> list[PromptMessage]:
         metrics.LLM_LATENCY.labels(model_config.model).observe(step.model_ms / 1000)
-        stored = runs.run_persist_step(chat_id=chat.pk, step=step, model_config=model_config)
+        stored = runs.run_persist_step(chat_id=chat.pk, step=step, model_config=model_config, worker_id=run_id)
         _give_back_connection()
         if stored is None:
             control.cancel(CancelReason.SUPERSEDED)
@@ -116,7 +117,9 @@ def _run_turn(chat: Chat, control: RunControl) -> tuple[Outcome, str | None]:
             (preferences.compaction_thresholds if preferences else {}).get(str(model_config.pk)),
         ),
         emit=emit,
-        store=lambda summary: runs.run_persist_summary(chat_id=chat.pk, summary=summary, model_config=model_config),
+        store=lambda summary: runs.run_persist_summary(
+            chat_id=chat.pk, summary=summary, model_config=model_config, worker_id=run_id
+        ),
         reload=lambda: _prompt(chat, preferences),
     )
     turn = Turn(
@@ -219,19 +222,23 @@ def _get_listener() -> streaming.ControlListener:
         return _listener
 
 
-def _register(chat_id: uuid.UUID, control: RunControl) -> None:
+def _register(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
     listener = _get_listener()
     with _runs_lock:
-        _runs[chat_id] = control
+        _runs[run_id] = (chat_id, control)
         _start_heartbeat()
     listener.watch(chat_id)
     _on_ping(str(chat_id))  # a ping sent before we subscribed would be lost: check once now
 
 
-def _unregister(chat_id: uuid.UUID) -> None:
+def _running_here(chat_id: uuid.UUID) -> bool:
+    return any(running == chat_id for running, _ in _runs.values())
+
+
+def _unregister(run_id: str, chat_id: uuid.UUID) -> None:
     with _runs_lock:
-        _runs.pop(chat_id, None)
-        still_needed = chat_id in _waiters
+        _runs.pop(run_id, None)
+        still_needed = chat_id in _waiters or _running_here(chat_id)
     if _listener is not None and not still_needed:
         _listener.unwatch(chat_id)
 
@@ -251,23 +258,24 @@ def status_changes(chat_id: uuid.UUID) -> Iterator[threading.Event]:
             _waiters[chat_id].discard(changed)
             if not _waiters[chat_id]:
                 del _waiters[chat_id]
-            still_needed = chat_id in _waiters or chat_id in _runs
+            still_needed = chat_id in _waiters or _running_here(chat_id)
         if not still_needed:
             listener.unwatch(chat_id)
 
 
 def _on_ping(chat_id: str) -> None:
-    for changed in list(_waiters.get(uuid.UUID(chat_id), ())):
+    target = uuid.UUID(chat_id)
+    for changed in list(_waiters.get(target, ())):
         changed.set()
-    control = _runs.get(uuid.UUID(chat_id))
-    if control is None or control.cancelled:
-        return
-    try:
-        reason = runs.run_check(chat_id=uuid.UUID(chat_id))
-    finally:
-        _give_back_connection()
-    if reason is not None:
-        control.cancel(reason)
+    for run_id, (running, control) in list(_runs.items()):
+        if running != target or control.cancelled:
+            continue
+        try:
+            reason = runs.run_check(chat_id=target, worker_id=run_id)
+        finally:
+            _give_back_connection()
+        if reason is not None:
+            control.cancel(reason)
 
 
 def _start_heartbeat() -> None:
@@ -284,9 +292,10 @@ def _heartbeat_loop() -> None:
         if not beating:
             continue
         try:
-            ours = runs.run_heartbeats(chat_ids=list(beating))
-            for chat_id in beating.keys() - ours:
-                beating[chat_id].cancel(runs.run_check(chat_id=chat_id) or CancelReason.SUPERSEDED)
+            ours = runs.run_heartbeats(runs={run_id: chat_id for run_id, (chat_id, _) in beating.items()})
+            for run_id in beating.keys() - ours:
+                chat_id, control = beating[run_id]
+                control.cancel(runs.run_check(chat_id=chat_id, worker_id=run_id) or CancelReason.SUPERSEDED)
         except Exception:  # the database is away: runs carry on; stale recovery decides later
             logger.exception("heartbeat failed")
         finally:
@@ -295,7 +304,7 @@ def _heartbeat_loop() -> None:
 
 def shutdown_runs(timeout: float = 30.0) -> None:
     """Stop every turn on this process; they release their chats to `pending` for others."""
-    for control in list(_runs.values()):
+    for _, control in list(_runs.values()):
         control.cancel(CancelReason.SHUTDOWN)
     deadline = time.monotonic() + timeout
     while _runs and time.monotonic() < deadline:

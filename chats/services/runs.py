@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chats import streaming
@@ -31,8 +32,17 @@ from providers.models import ModelConfig
 WORKER_ID = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
-def run_acquire(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> Chat | None:
-    """Claim a pending chat (compare-and-set); None when it is not pending (any more)."""
+def new_run_id() -> str:
+    """The identity a run writes under: this process, plus one run of it. Two runs of the same
+    chat in one process (an edit whose new run lands where the old one still winds down) must
+    not pass each other's ownership checks."""
+    return f"{WORKER_ID}:{uuid.uuid4().hex[:8]}"
+
+
+def run_acquire(*, chat_id: uuid.UUID, worker_id: str | None = None) -> Chat | None:
+    """Claim a pending chat (compare-and-set) as `worker_id` (a new run id by default); None
+    when it is not pending (any more). The returned chat's `worker_id` is the run's identity."""
+    worker_id = worker_id or new_run_id()
     with transaction.atomic():
         chat = Chat.objects.select_for_update().filter(pk=chat_id, status=ChatStatus.PENDING, archived=False).first()
         if chat is None:
@@ -51,7 +61,7 @@ def run_acquire(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> Chat | Non
     return chat
 
 
-def run_check(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> CancelReason | None:
+def run_check(*, chat_id: uuid.UUID, worker_id: str) -> CancelReason | None:
     """None while the run is still ours; otherwise why it must stop."""
     row = Chat.objects.filter(pk=chat_id).values("status", "worker_id").first()
     if row is None:
@@ -61,19 +71,24 @@ def run_check(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> CancelReason
     return CancelReason.INTERRUPT if row["status"] == ChatStatus.WAITING else CancelReason.SUPERSEDED
 
 
-def run_heartbeat(*, chat_id: uuid.UUID, worker_id: str = WORKER_ID) -> bool:
+def run_heartbeat(*, chat_id: uuid.UUID, worker_id: str) -> bool:
     """Prove the run is alive; False when the chat is no longer ours (0 rows updated)."""
-    return chat_id in run_heartbeats(chat_ids=[chat_id], worker_id=worker_id)
+    return worker_id in run_heartbeats(runs={worker_id: chat_id})
 
 
-def run_heartbeats(*, chat_ids: list[uuid.UUID], worker_id: str = WORKER_ID) -> set[uuid.UUID]:
-    """One heartbeat for all of a worker's runs (two statements, however many runs).
+def run_heartbeats(*, runs: dict[str, uuid.UUID]) -> set[str]:
+    """One heartbeat for all of a process's runs ({run id: chat id}), in two statements.
 
-    Returns the chats still ours; the others were taken away and must stop.
+    Returns the run ids whose chat is still theirs; the others were taken away and must stop.
     """
-    ours = Chat.objects.filter(pk__in=chat_ids, worker_id=worker_id, status=ChatStatus.RUNNING)
+    if not runs:
+        return set()
+    pairs = Q()
+    for run_id, chat_id in runs.items():
+        pairs |= Q(pk=chat_id, worker_id=run_id)
+    ours = Chat.objects.filter(pairs, status=ChatStatus.RUNNING)
     ours.update(heartbeat_at=timezone.now())
-    return set(ours.values_list("pk", flat=True))
+    return {run_id for run_id in ours.values_list("worker_id", flat=True) if run_id}
 
 
 @dataclass(frozen=True)
@@ -83,7 +98,7 @@ class Persisted:
 
 
 def run_persist_step(
-    *, chat_id: uuid.UUID, step: Step, model_config: ModelConfig | None, worker_id: str = WORKER_ID
+    *, chat_id: uuid.UUID, step: Step, model_config: ModelConfig | None, worker_id: str
 ) -> Persisted | None:
     """Store a step atomically: one assistant row with usage and cost, one row per tool result.
 
@@ -153,7 +168,7 @@ def _tool_rows(chat: Chat, step: Step, model_config: ModelConfig | None) -> list
     ]
 
 
-def run_release(*, chat_id: uuid.UUID, outcome: Outcome, error: str | None = None, worker_id: str = WORKER_ID) -> None:
+def run_release(*, chat_id: uuid.UUID, outcome: Outcome, worker_id: str, error: str | None = None) -> None:
     """End a run (reference §3): waiting (promoting the next queued message), error, or back
     to pending on shutdown. Does nothing when another worker took the chat or someone already
     made it pending."""
@@ -186,7 +201,7 @@ def promote_next_queued(chat: Chat) -> bool:
 def chats_recover_stale(*, stale_after: timedelta, spare_worker: str | None = None) -> list[uuid.UUID]:
     """Running chats whose worker stopped proving it is alive go back to pending (visibly).
 
-    `spare_worker`'s chats are left alone (this process's own, when it knows it is alive).
+    The runs of process `spare_worker` are left alone (this process's own, when it knows it is alive).
     """
     recovered = []
     cutoff = timezone.now() - stale_after
@@ -195,7 +210,7 @@ def chats_recover_stale(*, stale_after: timedelta, spare_worker: str | None = No
             status=ChatStatus.RUNNING, heartbeat_at__lt=cutoff
         )
         if spare_worker is not None:
-            stale = stale.exclude(worker_id=spare_worker)
+            stale = stale.exclude(worker_id__startswith=f"{spare_worker}:")
         for chat in stale[:100]:
             Chat.objects.filter(pk=chat.pk).update(recovered=True)
             set_status(chat, ChatStatus.PENDING)
@@ -231,7 +246,7 @@ def chats_promote_orphaned_queues(*, older_than: timedelta) -> list[uuid.UUID]:
 
 
 def run_persist_summary(
-    *, chat_id: uuid.UUID, summary: Summary, model_config: ModelConfig | None, worker_id: str = WORKER_ID
+    *, chat_id: uuid.UUID, summary: Summary, model_config: ModelConfig | None, worker_id: str
 ) -> bool:
     """Store a compaction as three compressed rows in one transaction (reference §8.8):
     the hidden summary the model continues from, and the visible marker call and result."""

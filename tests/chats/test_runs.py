@@ -68,3 +68,17 @@ def test_archived_pending_chats_are_not_acquired(alice: Any, mock_model: Any) ->
     chat = services.chat_create(owner=alice, content="hello")
     services.chat_update(chat=chat, archived=True)
     assert runs.run_acquire(chat_id=chat.pk) is None
+
+
+def test_two_runs_of_one_chat_in_one_process_do_not_share_an_identity(alice: Any, mock_model: Any) -> None:
+    """An edit's new run may land in the process where the superseded run still winds down."""
+    chat = services.chat_create(owner=alice, content="hello")
+    old_run = runs.run_acquire(chat_id=chat.pk)
+    assert old_run is not None
+    services.message_edit(
+        chat=chat, user=alice, message_id=chat.messages.filter(role="user").get().pk, content="edited"
+    )
+    new_run = runs.run_acquire(chat_id=chat.pk)
+    assert new_run is not None and new_run.worker_id != old_run.worker_id
+    assert runs.run_check(chat_id=chat.pk, worker_id=str(old_run.worker_id)) is not None  # the old run must stop
+    assert runs.run_check(chat_id=chat.pk, worker_id=str(new_run.worker_id)) is None

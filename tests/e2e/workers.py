@@ -48,7 +48,7 @@ class CeleryProcess:
         return self.process.pid
 
     def owns(self, chat: Chat) -> bool:
-        """Whether this process is the one running the chat (worker_id = host:pid:nonce)."""
+        """Whether this process is the one running the chat (worker_id = host:pid:nonce:run)."""
         return chat.worker_id is not None and chat.worker_id.split(":")[1] == str(self.pid)
 
     def log_text(self) -> str:
