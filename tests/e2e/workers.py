@@ -31,7 +31,15 @@ from chats.models import Chat
 from config import celery_app
 from tests.e2e.conftest import ROOT, test_database_url
 
-TIMINGS = {"CHATD_HEARTBEAT_SECONDS": "1", "CHATD_STALE_AFTER_SECONDS": "4", "CHATD_SWEEP_SECONDS": "1"}
+# Short timings so recovery happens within a test. The pool is sized to the thread count: with 50
+# runs claiming chats at once on a 20-connection pool, a heartbeat could wait for a connection
+# longer than the short stale limit (production keeps a 10x margin: 30 s vs 300 s).
+TIMINGS = {
+    "CHATD_HEARTBEAT_SECONDS": "1",
+    "CHATD_STALE_AFTER_SECONDS": "6",
+    "CHATD_SWEEP_SECONDS": "1",
+    "CHATD_DB_POOL_SIZE": "60",
+}
 WAIT_SECONDS = 60.0
 T = TypeVar("T")
 
