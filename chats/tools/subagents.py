@@ -51,6 +51,17 @@ class _SubagentTool(Tool):
         return child
 
 
+class _ChildTool(_SubagentTool):
+    """A tool acting on one of the caller's sub-agents, named by `chat_id`."""
+
+    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        child = self.child(ctx, args["chat_id"])
+        return child if isinstance(child, ToolResult) else self.act_on(child, args, ctx)
+
+    def act_on(self, child: Chat, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        raise NotImplementedError
+
+
 def _busy(child: Chat) -> bool:
     """Running, about to run, or stopped with a queued message it will run next (interrupt)."""
     child.refresh_from_db(fields=["status", "title", "last_error"])
@@ -102,7 +113,7 @@ class SpawnAgent(_SubagentTool):
         return ToolResult({"chat_id": str(child.pk), "title": child.title, "status": child.status})
 
 
-class WaitAgent(_SubagentTool):
+class WaitAgent(_ChildTool):
     name = "wait_agent"
     description = "Wait until a sub-agent has finished and return its final report."
     parameters = {
@@ -115,10 +126,7 @@ class WaitAgent(_SubagentTool):
         "additionalProperties": False,
     }
 
-    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        child = self.child(ctx, args["chat_id"])
-        if isinstance(child, ToolResult):
-            return child
+    def act_on(self, child: Chat, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         deadline = time.monotonic() + float(args.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
         with worker.status_changes(child.pk) as changed:
             while _busy(child):
@@ -135,7 +143,7 @@ class WaitAgent(_SubagentTool):
         return ToolResult(result)
 
 
-class MessageAgent(_SubagentTool):
+class MessageAgent(_ChildTool):
     name = "message_agent"
     description = "Send a follow-up message to a sub-agent; with interrupt=true it stops its current work first."
     parameters = {
@@ -149,10 +157,7 @@ class MessageAgent(_SubagentTool):
         "additionalProperties": False,
     }
 
-    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        child = self.child(ctx, args["chat_id"])
-        if isinstance(child, ToolResult):
-            return child
+    def act_on(self, child: Chat, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         interrupt = bool(args.get("interrupt"))
         behavior = BusyBehavior.INTERRUPT if interrupt else BusyBehavior.QUEUE
         services.message_send(chat=child, user=child.owner, content=args["message"], busy_behavior=behavior)
@@ -162,7 +167,7 @@ class MessageAgent(_SubagentTool):
         )
 
 
-class CloseAgent(_SubagentTool):
+class CloseAgent(_ChildTool):
     name = "close_agent"
     description = "Stop a sub-agent that is no longer needed."
     parameters = {
@@ -172,10 +177,7 @@ class CloseAgent(_SubagentTool):
         "additionalProperties": False,
     }
 
-    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        child = self.child(ctx, args["chat_id"])
-        if isinstance(child, ToolResult):
-            return child
+    def act_on(self, child: Chat, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         child = services.chat_interrupt(chat=child)
         return ToolResult({"chat_id": str(child.pk), "title": child.title, "terminated": True, "status": child.status})
 
