@@ -29,10 +29,20 @@ def secret_key(directory: Path) -> str:
     return key_file.read_text().strip()
 
 
+REDIS_DBS_PER_DEPLOYMENT = 4
+
+
 def redis_db(url: str, db: int) -> str:
-    """The same Redis server with another database number, so broker, layer and cache never mix."""
+    """The same Redis server with another database number, so broker, layer and cache never mix.
+
+    The database number in ``url`` picks a block of four (``/0`` → 0-3, ``/1`` → 4-7, …), so two
+    deployments (or two test runs) can share one Redis server without stealing each other's tasks.
+    """
     parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
+    base = parts.path.strip("/")
+    block = int(base) if base.isdigit() else 0
+    number = block * REDIS_DBS_PER_DEPLOYMENT + db
+    return urlunsplit((parts.scheme, parts.netloc, f"/{number}", parts.query, parts.fragment))
 
 
 def positive_int(name: str, default: int) -> int:
