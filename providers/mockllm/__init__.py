@@ -29,6 +29,8 @@ Choosing a reply, first match wins:
      mock: usage 100 20 [cache_read cache_write reasoning]
      mock: malformed                   garbage SSE data after the first event
      mock: truncate                    the stream stops half-way, with no finish
+     mock: stamp                       every text chunk ends with "@<epoch secs> ", the time the
+                                       server wrote it (for latency benchmarks on one machine)
 4. Otherwise an echo, "Mock reply to: <last user text>", in a few chunks.
 
 A reply (JSON, all keys optional):
@@ -37,7 +39,8 @@ A reply (JSON, all keys optional):
    {"name", "args_chunks": ["{\\"pa", "th\\": 1}"]}], "usage": {"input_tokens",
    "output_tokens", "reasoning_tokens", "cache_read_tokens", "cache_write_tokens"},
    "error": {"status": 429, "message"?, "retry_after"?}, "slow": {"chunks", "delay_ms"},
-   "stall_seconds": 0, "malformed": false, "truncate": false, "finish_reason": "length"?}
+   "stall_seconds": 0, "malformed": false, "truncate": false, "finish_reason": "length"?,
+   "stamp": false}
 Usage is given in chatd's neutral terms (input excludes cache, output includes
 reasoning) and rendered in each vendor's own accounting.
 """

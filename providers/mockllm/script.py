@@ -6,6 +6,7 @@ import json
 import re
 import shlex
 import threading
+import time
 import uuid
 from collections import deque
 from dataclasses import dataclass, field
@@ -36,6 +37,7 @@ class Reply:
     malformed: bool = False
     truncate: bool = False
     finish_reason: str | None = None
+    stamp: bool = False  # each text chunk carries the time it was sent (see STAMP)
 
     @property
     def text(self) -> str:
@@ -94,6 +96,8 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
     )
     if slow:
         _make_slow(reply, int(slow.get("chunks", 10)), float(slow.get("delay_ms", 50)) / 1000)
+    if spec.get("stamp"):
+        _stamp(reply)
     return reply
 
 
@@ -107,7 +111,25 @@ def _make_slow(reply: Reply, chunks: int, delay: float) -> None:
     reply.chunk_delay = delay
 
 
-DIRECTIVE = re.compile(r"^\s*mock:\s*(\w+)\s*(.*)$", re.MULTILINE)
+# A stamped chunk ends with "@<epoch seconds, 6 decimals> ": the server writes the time at the
+# moment the chunk goes onto the socket, so a client on the same machine can tell how long the
+# chunk took to reach it (benchmarks). The placeholder survives every wire format's JSON as is.
+STAMP = "{{sent_at}}"
+STAMP_BYTES = STAMP.encode()
+
+
+def _stamp(reply: Reply) -> None:
+    reply.stamp = True
+    reply.text_chunks = [f"{chunk}@{STAMP} " for chunk in reply.text_chunks]
+
+
+def send_time() -> str:
+    """What a stamp says: now, as epoch seconds with microseconds."""
+    return f"{time.time():.6f}"
+
+
+# Blanks, not \s, after the verb: a bare `mock: stamp` must not swallow the next line.
+DIRECTIVE = re.compile(r"^\s*mock:[ \t]*(\w+)[ \t]*(.*)$", re.MULTILINE)
 
 
 def reply_from_directives(text: str) -> Reply | None:
@@ -120,6 +142,8 @@ def reply_from_directives(text: str) -> Reply | None:
         _apply_directive(reply, verb.lower(), rest.strip())
     if not (reply.text_chunks or reply.tool_calls or reply.error_status):
         reply.text_chunks = split_chunks("Mock reply.")
+    if reply.stamp:  # after every directive, so `stamp` may come on any line
+        _stamp(reply)
     return reply
 
 
@@ -143,7 +167,7 @@ def _apply_directive(reply: Reply, verb: str, rest: str) -> None:
     elif verb == "usage":
         names = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
         reply.usage = dict(zip(names, (int(n) for n in rest.split()), strict=False))
-    elif verb in ("malformed", "truncate"):
+    elif verb in ("malformed", "truncate", "stamp"):
         setattr(reply, verb, True)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from providers.mockllm import anthropic, gemini, openai_chat, openai_responses
-from providers.mockllm.script import Reply, ScriptBook, default_reply, fill_from_request
+from providers.mockllm.script import STAMP, STAMP_BYTES, Reply, ScriptBook, default_reply, fill_from_request, send_time
 from providers.mockllm.sse import Frame
 
 BAD_KEY = "bad-key"
@@ -158,6 +158,8 @@ class Handler(BaseHTTPRequestHandler):
             self._stream(_shaped(fmt.stream(reply, conv, body), reply, fmt.MALFORMED), reply)
         else:
             time.sleep(reply.stall_seconds)
+            if reply.stamp:
+                reply.text_chunks = [chunk.replace(STAMP, send_time()) for chunk in reply.text_chunks]
             self._json(200, fmt.complete(reply, conv, body))
 
     def _api_key(self, query: str) -> str:
@@ -178,6 +180,8 @@ class Handler(BaseHTTPRequestHandler):
                 if isinstance(frame, float):
                     time.sleep(frame)
                     continue
+                if reply.stamp:
+                    frame = frame.replace(STAMP_BYTES, send_time().encode())
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")

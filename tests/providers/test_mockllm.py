@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import re
 import subprocess
 import sys
 import time
@@ -128,3 +130,40 @@ def test_manage_py_mockllm_prints_ready_with_its_port() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+STAMP = re.compile(r"@(\d+\.\d{6}) ")
+
+
+def stamped_chunks(server: MockLLMServer, flavour: str, prompt: str) -> list[tuple[float, float]]:
+    """(stamp, when this client had the chunk) for every stamped text chunk of a streamed reply."""
+    seen: list[tuple[float, float]] = []
+    for event in make_adapter(server, flavour).stream(make_request(flavour, prompt)):
+        if isinstance(event, TextDelta):
+            seen += [(float(stamp), time.time()) for stamp in STAMP.findall(event.text)]
+    return seen
+
+
+@pytest.mark.parametrize("flavour", ["openai", "openai_responses", "anthropic", "google"])
+def test_stamped_chunks_carry_their_send_time_in_every_format(mockllm: MockLLMServer, flavour: str) -> None:
+    seen = stamped_chunks(mockllm, flavour, "mock: stamp\nmock: slow 3 50ms")
+    assert len(seen) == 3
+    assert all(stamp <= received for stamp, received in seen)
+    assert all(later[0] >= earlier[0] + 0.05 for earlier, later in itertools.pairwise(seen))
+
+
+def test_a_chunk_is_stamped_when_written_not_when_built(mockllm: MockLLMServer) -> None:
+    """The first text chunk goes out one delay after the stream's opening chunk; a stamp taken
+    when the frame was built (before that delay) would be earlier than this bound."""
+    requested = time.time()
+    seen = stamped_chunks(mockllm, "openai", "mock: slow 2 200ms\nmock: stamp")
+    assert seen[0][0] >= requested + 0.2
+
+
+def test_a_stamped_completion_has_no_placeholder_left(mockllm: MockLLMServer) -> None:
+    script(mockllm, {"text": ["a", "b"], "stamp": True})
+    before = time.time()
+    completion = make_adapter(mockllm, "anthropic").complete(make_request("anthropic", "hi"))
+    stamps = [float(s) for s in STAMP.findall(completion.text)]
+    assert completion.text.startswith("a@") and len(stamps) == 2 and "{{" not in completion.text
+    assert all(before <= stamp <= time.time() for stamp in stamps)
