@@ -7,6 +7,7 @@ from rest_framework.authtoken.views import obtain_auth_token
 from chats import pages
 from chats.selectors import chat_titles
 from config import health, metrics
+from costs import pages as cost_pages
 from costs.apis import CostSummaryApi
 
 api: list[URLPattern | URLResolver] = [
@@ -23,6 +24,9 @@ api: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("", pages.index, name="index"),
+    path("chats/new/", pages.chat_new, name="chat-new"),
+    path("chats/<uuid:chat_id>/", pages.chat_detail, name="chat-page"),
+    path("costs/", cost_pages.spend, {"chat_titles": chat_titles}, name="costs"),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

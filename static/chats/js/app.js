@@ -1,0 +1,125 @@
+// Entry point of the chat pages: the live sidebar, the open chat, the composer and model picker.
+import { api } from "./api.js";
+import { ChatView } from "./chat.js";
+import { Sidebar } from "./sidebar.js";
+
+const $ = (id) => document.getElementById(id);
+const chat = JSON.parse($("chat-data").textContent);
+
+const dom = {
+  chat: $("chat"),
+  status: $("chat-status"),
+  title: $("chat-title"),
+  cost: $("chat-cost"),
+  connection: $("connection"),
+  banner: $("banner"),
+  messages: $("messages"),
+  queue: $("queue"),
+};
+const composer = {
+  form: $("composer"),
+  input: $("composer-input"),
+  models: $("model-picker"),
+  send: $("send"),
+  stop: $("stop"),
+  interruptSend: $("interrupt-send"),
+};
+
+function showBusy(status) {
+  const busy = status === "pending" || status === "running";
+  composer.stop.hidden = !busy;
+  composer.interruptSend.hidden = !busy;
+  composer.send.textContent = busy ? "Queue" : "Send";
+}
+
+async function loadModels() {
+  const catalog = await api("GET", "/api/models/");
+  const groups = catalog.providers.map((provider) => {
+    const group = document.createElement("optgroup");
+    group.label = provider.available ? provider.provider : `${provider.provider} (${provider.unavailable_reason})`;
+    for (const model of provider.models) {
+      const option = new Option(model.display_name || model.model, model.id);
+      option.disabled = !provider.available;
+      if (chat ? chat.model_config_id === model.id : model.is_default) option.selected = true;
+      group.append(option);
+    }
+    return group;
+  });
+  composer.models.replaceChildren(...groups);
+}
+
+function selectedModel() {
+  const value = composer.models.value;
+  return value ? Number(value) : undefined;
+}
+
+function banner(text) {
+  dom.banner.hidden = false;
+  dom.banner.dataset.kind = "error";
+  dom.banner.textContent = text;
+}
+
+async function submit(busyBehavior) {
+  const content = composer.input.value;
+  if (!content.trim()) return;
+  composer.send.disabled = true;
+  try {
+    if (!chat) {
+      const created = await api("POST", "/api/chats/", { content, model_config_id: selectedModel() });
+      window.location.assign(`/chats/${created.id}/`);
+      return;
+    }
+    await api("POST", `/api/chats/${chat.id}/messages/`, {
+      content,
+      busy_behavior: busyBehavior,
+      model_config_id: selectedModel(),
+    });
+    composer.input.value = "";
+  } catch (error) {
+    banner(error.message);
+  } finally {
+    composer.send.disabled = false;
+  }
+}
+
+function wireComposer() {
+  composer.form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    submit("queue");
+  });
+  composer.input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+      event.preventDefault();
+      submit("queue");
+    }
+  });
+  composer.interruptSend.addEventListener("click", () => submit("interrupt"));
+  composer.stop.addEventListener("click", async () => {
+    try {
+      await api("POST", `/api/chats/${chat.id}/interrupt/`);
+    } catch (error) {
+      banner(error.message);
+    }
+  });
+}
+
+const sidebar = new Sidebar({
+  list: $("chat-list"),
+  empty: $("sidebar-empty"),
+  search: $("chat-search"),
+  currentId: chat?.id,
+});
+sidebar.onChange = (kind, changed) => {
+  if (chat && changed.id === chat.id && kind === "title_change") {
+    dom.title.textContent = changed.title;
+    document.title = `${changed.title} · chatd`;
+  }
+};
+sidebar.start().catch((error) => banner(`Could not load your chats: ${error.message}`));
+loadModels().catch((error) => banner(`Could not load the models: ${error.message}`));
+wireComposer();
+if (chat) {
+  new ChatView({ chat, dom, onStatus: showBusy }).start();
+  showBusy(chat.status);
+}
+composer.input.focus();

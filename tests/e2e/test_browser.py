@@ -1,0 +1,154 @@
+"""The browser UI in Debian's headless Chromium, against a real `serve` process and mockllm.
+
+Logs in, creates a chat, watches the answer stream, sees a tool call, queues a message while
+busy, reloads mid-stream and still sees the whole answer, interrupts; screenshots go to
+tests/e2e/artifacts/.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from chats.models import Chat, Message
+from chats.parts import parts_text
+from tests.conftest import make_user
+from tests.e2e.conftest import LiveApp
+from tests.llm import script
+
+CHROMIUM = os.environ.get("CHATD_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+PASSWORD = "correct horse battery staple"
+WAIT_MS = 30_000
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+pytestmark = [
+    pytest.mark.core,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
+]
+
+
+@pytest.fixture
+def page(live_app: LiveApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    ARTIFACTS.mkdir(exist_ok=True)
+    # Playwright's sync API keeps an event loop on this thread; the test's ORM reads are still sync.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
+    with playwright_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        context = browser.new_context(base_url=live_app.http, viewport={"width": 1280, "height": 860})
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        yield page
+        browser.close()
+
+
+def shot(page: Any, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def log_in(page: Any, username: str) -> None:
+    page.goto("/")
+    assert "/login/" in page.url
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def streamed_text(page: Any) -> str:
+    return (
+        str(page.locator(".message.streaming .text").inner_text()) if page.locator(".message.streaming").count() else ""
+    )
+
+
+def test_a_chat_streams_queues_survives_reload_and_interrupts(
+    live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
+) -> None:
+    user = make_user(django_user_model, "carol")
+    user.set_password(PASSWORD)
+    user.save()
+    words = [f"word{i} " for i in range(60)]
+    script(
+        llm,
+        {"text": "Let me look at the templates first.", "tool_calls": [{"name": "list_templates", "arguments": {}}]},
+        {"text": ["## Plan\n\n", *words, "\n\n```python\nprint('done')\n```\n"], "chunk_delay_ms": 120},
+        match="first task",
+        stream=True,
+    )
+    script(llm, {"text": [f"second{i} " for i in range(200)], "chunk_delay_ms": 100}, match="second task", stream=True)
+
+    log_in(page, "carol")
+    page.fill("#composer-input", "first task: plan the work")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/chats/*/")
+    chat = Chat.objects.get(owner=user)
+    assert page.url.endswith(f"/chats/{chat.pk}/")
+
+    # The tool call shows its name, and its result once the tool has run.
+    call = page.locator('.tool-call[data-tool="list_templates"]')
+    call.locator(".tool-state", has_text="done").wait_for()
+
+    # The answer streams: the in-flight text grows while the chat runs.
+    page.wait_for_function("document.querySelector('.message.streaming .text')?.innerText.includes('word3')")
+    early = streamed_text(page)
+    page.wait_for_function("document.querySelector('.message.streaming .text')?.innerText.includes('word12')")
+    assert len(streamed_text(page)) > len(early)
+    assert page.locator("#send").inner_text() == "Queue"
+
+    # A message sent while busy is queued, visibly.
+    page.fill("#composer-input", "second task please")
+    page.keyboard.press("Enter")
+    page.locator(".queued .queued-text", has_text="second task please").wait_for()
+    shot(page, "1-streaming-with-tool-call-and-queue")
+
+    # Reload mid-stream: the snapshot brings back what was said so far, then the rest streams.
+    page.reload()
+    page.wait_for_function("document.querySelector('.message.streaming .text')?.innerText.includes('word1')")
+    assert page.locator(".queued").count() == 1
+    first_answer = page.locator(".message.assistant:not(.streaming)", has_text="word59")
+    first_answer.wait_for()
+    persisted = Message.objects.filter(chat=chat, role="assistant").order_by("id")
+    final = next(m for m in persisted if "word59" in parts_text(m.parts))
+    rendered = first_answer.locator(".text").inner_text()
+    for word in words:
+        assert word.strip() in rendered
+    assert "print('done')" in first_answer.locator("pre code").inner_text()
+    assert parts_text(final.parts).count("word0 ") == 1 and rendered.count("word0") == 1
+    shot(page, "2-answer-complete-after-reload")
+
+    # The queued message ran next; interrupt it mid-answer and the partial answer stays.
+    page.wait_for_function("document.querySelector('.message.streaming .text')?.innerText.includes('second3')")
+    assert page.locator(".queued").count() == 0
+    page.click("#stop")
+    page.wait_for_function("document.getElementById('chat').dataset.status === 'waiting'")
+    partial = page.locator(".message.assistant:not(.streaming)", has_text="second1")
+    partial.wait_for()
+    chat.refresh_from_db()
+    assert chat.status == "waiting"
+    kept = Message.objects.filter(chat=chat, role="assistant").order_by("-id").first()
+    assert kept is not None and "second1" in parts_text(kept.parts) and "second199" not in parts_text(kept.parts)
+    assert page.locator("#stop").is_hidden()
+    # The sidebar lists the chat with its live status.
+    page.locator(f'#chat-list li[data-chat-id="{chat.pk}"] .status-waiting').wait_for()
+    shot(page, "3-interrupted")
+
+
+def test_another_users_chat_page_is_not_found(
+    live_app: LiveApp, django_user_model: Any, alice: Any, mock_model: Any, page: Any
+) -> None:
+    chat = Chat.objects.create(owner=alice, title="alice's secret", model_config=mock_model)
+    user = make_user(django_user_model, "dave")
+    user.set_password(PASSWORD)
+    user.save()
+    log_in(page, "dave")
+    response = page.goto(f"/chats/{chat.pk}/")
+    assert response.status == 404
+    assert "alice's secret" not in page.content()
