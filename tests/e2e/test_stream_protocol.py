@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import time
 from typing import Any
 
 import httpx
@@ -12,60 +10,15 @@ from websockets.sync.client import connect
 
 from chats.models import Chat, Message
 from tests.e2e.conftest import LiveApp
+from tests.e2e.streams import Client, answer_text, idle, token
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
-
-
-def _token(user: Any) -> str:
-    from rest_framework.authtoken.models import Token
-
-    return Token.objects.get_or_create(user=user)[0].key
-
-
-class Client:
-    """A WebSocket client that checks the seq contract as it reads."""
-
-    def __init__(self, socket: Any) -> None:
-        self.socket = socket
-        self.snapshot: list[dict[str, Any]] = []
-        self.live: list[dict[str, Any]] = []
-        first = self._frame()
-        self.snapshot = first["events"]
-        assert self.snapshot[0]["type"] == "status"  # status first
-        self.seq = self.snapshot[0]["snapshot_seq"]
-
-    def _frame(self) -> dict[str, Any]:
-        while True:
-            frame = json.loads(self.socket.recv(timeout=30))
-            if frame["type"] == "data":
-                assert len(frame["events"]) <= 256
-                return frame
-
-    def read_until(self, done: Any) -> None:
-        deadline = time.monotonic() + 60  # pings keep recv() from timing out
-        while not done(self.live):
-            assert time.monotonic() < deadline, f"not done: {self.live[-3:]}"
-            for event in self._frame()["events"]:
-                if "snapshot_seq" in event:  # a long snapshot spans several frames
-                    self.snapshot.append(event)
-                    continue
-                assert event["seq"] == self.seq + 1, f"gap or duplicate: {self.seq} then {event['seq']}"
-                self.seq = event["seq"]
-                self.live.append(event)
-
-
-def _idle(events: list[dict[str, Any]]) -> bool:
-    return any(e["type"] == "status" and e["status"] == "waiting" for e in events)
-
-
-def _answer_text(events: list[dict[str, Any]]) -> str:
-    return "".join(e["part"]["text"] for e in events if e["type"] == "message_part" and e["part"]["type"] == "text")
 
 
 def test_a_client_joining_mid_answer_sees_the_answer_so_far_then_the_rest_exactly_once(
     live_app: LiveApp, alice: Any, mock_model: Any
 ) -> None:
-    headers = {"Authorization": f"Token {_token(alice)}"}
+    headers = {"Authorization": f"Token {token(alice)}"}
     chat = httpx.post(f"{live_app.http}/api/chats/", json={"content": "mock: slow 80 25ms"}, headers=headers).json()
     url = f"{live_app.ws}/ws/chats/{chat['id']}/"
     with connect(url, additional_headers=headers) as early:
@@ -73,22 +26,22 @@ def test_a_client_joining_mid_answer_sees_the_answer_so_far_then_the_rest_exactl
         watcher.read_until(lambda live: len([e for e in live if e["type"] == "message_part"]) >= 20)
         with connect(url, additional_headers=headers) as late:
             joiner = Client(late)
-            so_far = _answer_text(joiner.snapshot)
+            so_far = answer_text(joiner.snapshot)
             assert so_far, "the snapshot carries the in-flight answer"
-            joiner.read_until(_idle)
-        watcher.read_until(_idle)
+            joiner.read_until(idle)
+        watcher.read_until(idle)
 
     stored = Message.objects.get(chat_id=chat["id"], role="assistant").parts[0]["text"]
-    rest = _answer_text([e for e in joiner.live if e["type"] == "message_part"])
+    rest = answer_text([e for e in joiner.live if e["type"] == "message_part"])
     assert so_far + rest == stored
-    assert _answer_text(watcher.snapshot + watcher.live) == stored
+    assert answer_text(watcher.snapshot + watcher.live) == stored
     assert [e["type"] for e in joiner.live if e["type"] == "message"] == ["message"]
 
 
 def test_reconnecting_with_after_id_gives_the_same_history_with_no_gap_or_duplicate(
     live_app: LiveApp, alice: Any, mock_model: Any
 ) -> None:
-    headers = {"Authorization": f"Token {_token(alice)}"}
+    headers = {"Authorization": f"Token {token(alice)}"}
     chat = Chat.objects.create(owner=alice, model_config=mock_model, status="waiting")
     url = f"{live_app.ws}/ws/chats/{chat.id}/"
     seen: dict[int, dict[str, Any]] = {}
@@ -100,7 +53,7 @@ def test_reconnecting_with_after_id_gives_the_same_history_with_no_gap_or_duplic
                     assert event["message"]["id"] not in seen  # nothing twice
                     seen[event["message"]["id"]] = event["message"]
             httpx.post(f"{live_app.http}/api/chats/{chat.id}/messages/", json={"content": text}, headers=headers)
-            client.read_until(_idle)
+            client.read_until(idle)
             for event in client.live:
                 if event["type"] == "message":
                     seen[event["message"]["id"]] = event["message"]
