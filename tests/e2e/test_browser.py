@@ -8,6 +8,7 @@ tests/e2e/artifacts/.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ CHROMIUM = os.environ.get("CHATD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 PASSWORD = "correct horse battery staple"
 WAIT_MS = 30_000
+CHAT_URL = re.compile(r"/chats/[0-9a-f-]{36}/$")
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 pytestmark = [
@@ -61,6 +63,12 @@ def log_in(page: Any, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login/" not in url)
+    page.locator("html[data-ready]").wait_for(state="attached")
+
+
+def open_page(page: Any, path: str) -> None:
+    page.goto(path)
+    page.locator("html[data-ready]").wait_for(state="attached")
 
 
 def streamed_text(page: Any) -> str:
@@ -88,7 +96,7 @@ def test_a_chat_streams_queues_survives_reload_and_interrupts(
     log_in(page, "carol")
     page.fill("#composer-input", "first task: plan the work")
     page.keyboard.press("Enter")
-    page.wait_for_url("**/chats/*/")
+    page.wait_for_url(CHAT_URL)
     chat = Chat.objects.get(owner=user)
     assert page.url.endswith(f"/chats/{chat.pk}/")
 
@@ -152,3 +160,33 @@ def test_another_users_chat_page_is_not_found(
     response = page.goto(f"/chats/{chat.pk}/")
     assert response.status == 404
     assert "alice's secret" not in page.content()
+
+
+def test_sub_agents_nest_under_their_parent_and_the_tool_call_links_to_them(
+    live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
+) -> None:
+    user = make_user(django_user_model, "erin")
+    user.set_password(PASSWORD)
+    user.save()
+    spawn = {"name": "spawn_agent", "arguments": {"prompt": "child job: count files", "title": "File counter"}}
+    script(llm, {"text": "Delegating.", "tool_calls": [spawn]}, match="delegate", stream=True)
+
+    log_in(page, "erin")
+    open_page(page, "/chats/new/")
+    page.fill("#composer-input", "delegate the counting")
+    page.keyboard.press("Enter")
+    page.wait_for_url(CHAT_URL)
+    root = Chat.objects.get(owner=user, parent=None)
+
+    link = page.locator('.tool-call[data-tool="spawn_agent"] .subagent-link')
+    link.wait_for()
+    child = Chat.objects.get(parent=root)
+    assert link.get_attribute("href") == f"/chats/{child.pk}/"
+    nested = page.locator(f'#chat-list li[data-chat-id="{root.pk}"] > ul.children > li[data-chat-id="{child.pk}"]')
+    nested.locator(".title", has_text="File counter").wait_for()
+    shot(page, "4-sub-agent-nested")
+
+    link.click()
+    page.wait_for_url(f"**/chats/{child.pk}/")
+    page.locator(".message.assistant", has_text="Mock reply to: child job: count files").wait_for()
+    assert page.locator("#chat-title").inner_text() == "File counter"

@@ -123,3 +123,4 @@ if (chat) {
   showBusy(chat.status);
 }
 composer.input.focus();
+document.documentElement.dataset.ready = "true"; // the composer is wired (tests wait for this)
