@@ -2,25 +2,35 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any, cast
 
 from django.contrib.auth.models import User
+from django.http import HttpResponse
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
+from rest_framework.parsers import MultiPartParser
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chats import selectors, services
-from chats.models import Chat
+from chats.attachments import IMAGE_TYPES, MAX_FILE_BYTES, TEXT_TYPES
+from chats.errors import FileTooLarge
+from chats.models import Chat, ChatFile
 from chats.serializers import (
     ChatCreateSerializer,
+    ChatFileSerializer,
     ChatSerializer,
     ChatUpdateSerializer,
     CustomPromptSerializer,
     DiffStatusSerializer,
+    FileUploadSerializer,
     MessageEditSerializer,
     MessageListQuerySerializer,
     MessagePageSerializer,
@@ -189,3 +199,65 @@ class ChatCostApi(APIView):
     def get(self, request: Request, chat_id: str) -> Response:
         chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
         return Response(ChatCostSerializer(cost_selectors.chat_cost(root_chat_id=chat.root_chat_id)).data)
+
+
+# Room for the multipart envelope around a file of the largest allowed size.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class FileUploadApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(
+        request={"multipart/form-data": FileUploadSerializer},
+        responses={201: ChatFileSerializer, 400: OpenApiResponse(description="Refused type"), 413: None},
+        description="Upload an attachment (multipart field `file`). Allowed: PNG, JPEG, GIF, WebP, plain "
+        "text, Markdown, CSV, JSON, PDF, judged by the bytes; at most 10 MiB (413 beyond).",
+    )
+    def post(self, request: Request) -> Response:
+        # Refuse an oversized body before it is parsed.
+        if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_FILE_BYTES + MULTIPART_OVERHEAD:
+            raise FileTooLarge(MAX_FILE_BYTES)
+        upload = _valid(FileUploadSerializer, request.data)["file"]
+        if upload.size > MAX_FILE_BYTES:
+            raise FileTooLarge(MAX_FILE_BYTES)
+        chat_file = services.file_create(
+            owner=_me(request), data=upload.read(), name=upload.name or "", declared_type=upload.content_type or ""
+        )
+        return Response(ChatFileSerializer(chat_file).data, status=status.HTTP_201_CREATED)
+
+
+class _AnyAccept(BaseContentNegotiation):
+    """The bytes are what they are: an `<img>`'s Accept header must not turn them into a 406."""
+
+    def select_parser(self, request: Request, parsers: Any) -> Any:
+        return parsers[0]
+
+    def select_renderer(self, request: Request, renderers: Iterable[BaseRenderer], format_suffix: Any = None) -> Any:
+        renderer = next(iter(renderers))
+        return renderer, renderer.media_type
+
+
+class FileDownloadApi(APIView):
+    content_negotiation_class = _AnyAccept
+
+    @extend_schema(
+        responses={(200, "application/octet-stream"): OpenApiTypes.BINARY},
+        description="The file's bytes, for its owner only. Immutable: cache forever.",
+    )
+    def get(self, request: Request, file_id: str) -> HttpResponse:
+        return _file_response(selectors.file_get(user=_me(request), file_id=file_id))
+
+
+def _file_response(chat_file: ChatFile) -> HttpResponse:
+    """Images display inline; anything else downloads. The sandbox CSP and nosniff keep a
+    browser from ever running what is inside."""
+    charset = "; charset=utf-8" if chat_file.media_type in TEXT_TYPES else ""
+    response = HttpResponse(bytes(chat_file.data), content_type=chat_file.media_type + charset)
+    as_attachment = chat_file.media_type not in IMAGE_TYPES
+    response["Content-Disposition"] = content_disposition_header(as_attachment, chat_file.name or "file") or ""
+    response["Cache-Control"] = "private, max-age=31536000, immutable"
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    response["ETag"] = f'"{chat_file.pk}"'
+    return response

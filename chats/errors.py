@@ -17,3 +17,13 @@ class QueueFull(APIError):
         super().__init__(
             f"Maximum {limit} messages can be queued.", code="queue_full", status_code=status.HTTP_429_TOO_MANY_REQUESTS
         )
+
+
+class FileTooLarge(APIError):
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(
+            "File too large.",
+            code="file_too_large",
+            status_code=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            limit_bytes=limit_bytes,
+        )

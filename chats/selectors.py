@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 from django.db.models import Max, QuerySet
 from django.http import Http404
 
-from chats.models import Chat, Message, QueuedMessage, UserPreferences
+from chats.models import Chat, ChatFile, Message, QueuedMessage, UserPreferences
 
 
 def chat_list(*, user: User, archived: bool | None = None, q: str = "") -> QuerySet[Chat]:
@@ -27,6 +27,14 @@ def chat_get(*, user: User, chat_id: uuid.UUID | str) -> Chat:
         return Chat.objects.get(pk=uuid.UUID(str(chat_id)), owner=user)
     except (ValueError, Chat.DoesNotExist):
         raise Http404("No such chat.") from None
+
+
+def file_get(*, user: User, file_id: uuid.UUID | str) -> ChatFile:
+    """The user's own upload, else 404 (files are authorised by owner, not by chat)."""
+    try:
+        return ChatFile.objects.get(pk=uuid.UUID(str(file_id)), owner=user)
+    except (ValueError, ChatFile.DoesNotExist):
+        raise Http404("No such file.") from None
 
 
 def message_page(

@@ -7,7 +7,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from chats.models import Chat, Message, QueuedMessage
+from chats.models import Chat, ChatFile, Message, QueuedMessage
 
 
 class ChatSerializer(serializers.ModelSerializer[Chat]):
@@ -65,6 +65,13 @@ class QueuedMessageSerializer(serializers.ModelSerializer[QueuedMessage]):
         read_only_fields = fields
 
 
+class ChatFileSerializer(serializers.ModelSerializer[ChatFile]):
+    class Meta:
+        model = ChatFile
+        fields = ["id", "name", "media_type", "size"]
+        read_only_fields = fields
+
+
 # --- request bodies -----------------------------------------------------------------------
 
 
@@ -84,6 +91,10 @@ class ChatCreateSerializer(serializers.Serializer[Any]):
     content = ContentField()
     model_config_id = serializers.IntegerField(required=False, allow_null=True)
     workspace_id = serializers.UUIDField(required=False, allow_null=True)
+
+
+class FileUploadSerializer(serializers.Serializer[Any]):
+    file = serializers.FileField(help_text="At most 10 MiB; the type is sniffed from the bytes.")
 
 
 class ChatUpdateSerializer(serializers.Serializer[Any]):

@@ -17,5 +17,7 @@ urlpatterns = [
     path("chats/<str:chat_id>/title/regenerate/", apis.TitleRegenerateApi.as_view(), name="chat-title-regenerate"),
     path("chats/<str:chat_id>/diff/", apis.ChatDiffApi.as_view(), name="chat-diff"),
     path("chats/<str:chat_id>/cost/", apis.ChatCostApi.as_view(), name="chat-cost"),
+    path("files/", apis.FileUploadApi.as_view(), name="file-upload"),
+    path("files/<str:file_id>/", apis.FileDownloadApi.as_view(), name="file-download"),
     path("me/prompt/", apis.MyPromptApi.as_view(), name="my-prompt"),
 ]

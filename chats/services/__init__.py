@@ -9,6 +9,7 @@ from chats.services.chats import (
     chat_update,
     custom_prompt_set,
 )
+from chats.services.files import file_create
 from chats.services.messages import SendResult, message_edit, message_send, queued_delete, queued_promote
 
 __all__ = [
@@ -20,6 +21,7 @@ __all__ = [
     "chat_regenerate_title",
     "chat_update",
     "custom_prompt_set",
+    "file_create",
     "message_edit",
     "message_send",
     "queued_delete",

@@ -16,6 +16,7 @@ from chats.models import Chat, DeploymentSettings, Message, UserPreferences
 from chats.parts import TITLE_MAX_CHARS, fallback_title, input_to_parts, parts_text
 from chats.serializers import message_event
 from chats.services.common import file_resolver, lock_chat, resolve_model_config, set_status, sidebar_chat
+from chats.services.files import files_attach
 from config.api_errors import APIError
 from costs import services as costs
 from workspaces import git
@@ -56,6 +57,7 @@ def chat_create(
             status=ChatStatus.WAITING,
         )
         costs.usage_admit(user_id=owner.pk, root_chat_id=chat.root_chat_id)
+        files_attach(chat=chat, parts=parts)
         system_prompt = DeploymentSettings.load().system_prompt.strip() or prompt.DEFAULT_SYSTEM_PROMPT
         Message.objects.bulk_create(
             [

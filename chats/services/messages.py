@@ -14,6 +14,7 @@ from chats.models import MAX_QUEUED_MESSAGES, Chat, Message, QueuedMessage
 from chats.parts import input_to_parts
 from chats.serializers import message_event, queue_event
 from chats.services.common import file_resolver, lock_chat, promote_queued, resolve_model_config, set_status
+from chats.services.files import files_attach
 from costs import services as costs
 
 
@@ -43,6 +44,7 @@ def message_send(
     with transaction.atomic():
         chat = lock_chat(chat.pk)
         costs.usage_admit(user_id=chat.owner_id, root_chat_id=chat.root_chat_id)
+        files_attach(chat=chat, parts=parts)
         queue = list(QueuedMessage.objects.filter(chat=chat))
         if chat.status in BUSY_STATUSES or queue:
             if len(queue) >= MAX_QUEUED_MESSAGES:
@@ -83,6 +85,7 @@ def message_edit(*, chat: Chat, user: User, message_id: int, content: Any) -> Me
             raise InvalidInput("Only user messages can be edited.", code="not_a_user_message")
         Message.objects.filter(chat=chat, id__gte=target.id).update(deleted=True)
         QueuedMessage.objects.filter(chat=chat).delete()
+        files_attach(chat=chat, parts=parts)
         message = Message.objects.create(
             chat=chat, role=Role.USER, parts=parts, visibility=target.visibility,
             model_config_id=target.model_config_id, created_by=user,

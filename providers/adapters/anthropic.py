@@ -51,6 +51,7 @@ FINISH_REASONS = {
 CACHE_CONTROL = {"type": "ephemeral"}
 WEB_SEARCH_TOOL = "web_search_20250305"
 COMPLETE_TIMEOUT_S = 300.0
+MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the Messages API's per-image limit
 
 
 class AnthropicAdapter(Adapter):
@@ -170,6 +171,9 @@ def _block(part: dict[str, Any]) -> dict[str, Any] | None:
 def _file_block(part: dict[str, Any]) -> dict[str, Any]:
     if is_text_file(part):
         return {"type": "text", "text": file_as_text(part)}
+    if part["media_type"].startswith("image/") and len(part["data"]) > MAX_IMAGE_BYTES:
+        # The API refuses the whole request over one such image: tell the model instead.
+        return {"type": "text", "text": f"[image {part.get('name') or 'attachment'} omitted: larger than 5 MiB]"}
     source = {"type": "base64", "media_type": part["media_type"], "data": base64.b64encode(part["data"]).decode()}
     return {"type": "image" if part["media_type"].startswith("image/") else "document", "source": source}
 
