@@ -42,6 +42,7 @@ def test_database_url() -> str:
 class LiveApp:
     process: subprocess.Popen[bytes]
     port: int
+    env: dict[str, str]
 
     @property
     def http(self) -> str:
@@ -57,6 +58,29 @@ class LiveApp:
             self.process.send_signal(signal.SIGTERM)
         return self.process.wait(timeout=20)
 
+    def restart(self) -> None:
+        """Stop and start again on the same port: every open socket drops, clients reconnect."""
+        self.stop()
+        self.process = _launch(self.port, self.env)
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"serve exited early with {self.process.returncode}")
+            try:
+                if httpx.get(f"{self.http}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("serve did not become healthy in 30 s")
+
+
+def _launch(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
+
 
 def start_app(extra_env: dict[str, str] | None = None) -> LiveApp:
     port = free_port()
@@ -69,19 +93,9 @@ def start_app(extra_env: dict[str, str] | None = None) -> LiveApp:
         "PYTHONASYNCIODEBUG": "1",
         **(extra_env or {}),
     }
-    process = subprocess.Popen([sys.executable, "manage.py", "serve", "--port", str(port)], cwd=ROOT, env=env)
-    app = LiveApp(process, port)
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"serve exited early with {process.returncode}")
-        try:
-            if httpx.get(f"{app.http}/healthz", timeout=1).status_code == 200:
-                return app
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    app.stop()
-    raise RuntimeError("serve did not become healthy in 30 s")
+    app = LiveApp(_launch(port, env), port, env)
+    app._wait_healthy()
+    return app
 
 
 @pytest.fixture

@@ -190,3 +190,52 @@ def test_sub_agents_nest_under_their_parent_and_the_tool_call_links_to_them(
     page.wait_for_url(f"**/chats/{child.pk}/")
     page.locator(".message.assistant", has_text="Mock reply to: child job: count files").wait_for()
     assert page.locator("#chat-title").inner_text() == "File counter"
+
+
+def test_retries_show_edits_rerun_and_a_dropped_connection_heals(
+    live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
+) -> None:
+    user = make_user(django_user_model, "frank")
+    user.set_password(PASSWORD)
+    user.save()
+    flaky = {"error": {"status": 429, "message": "slow down please", "retry_after": 3}}
+    script(llm, flaky, {"text": "Recovered answer."}, match="flaky task", stream=True)
+    script(llm, {"text": "Edited answer."}, match="edited task", stream=True)
+    long_answer = {"text": [f"part{i} " for i in range(50)], "chunk_delay_ms": 120}
+    script(llm, long_answer, long_answer, match="long task", stream=True)  # twice: a restart may rerun it
+
+    log_in(page, "frank")
+    page.fill("#composer-input", "flaky task")
+    page.keyboard.press("Enter")
+    page.wait_for_url(CHAT_URL)
+    chat = Chat.objects.get(owner=user)
+
+    # The provider's 429 shows as a retry notice, which clears once the answer arrives.
+    page.locator('#banner[data-kind="retry"]', has_text="slow down please").wait_for()
+    shot(page, "5-retrying")
+    page.locator(".message.assistant", has_text="Recovered answer.").wait_for()
+    page.locator("#banner").wait_for(state="hidden")
+
+    # Editing the user message drops it and everything after, and runs again.
+    page.click(".message.user .edit")
+    page.fill(".edit-form textarea", "edited task")
+    page.click(".edit-form button[type=submit]")
+    page.locator(".message.assistant", has_text="Edited answer.").wait_for()
+    assert page.locator(".message", has_text="Recovered answer.").count() == 0
+    assert page.locator(".message.user").all_inner_texts()[0].startswith("edited task")
+
+    # The server goes away mid-answer; the page reconnects by itself and ends up with exactly
+    # what the database holds.
+    page.fill("#composer-input", "long task")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.message.streaming .text')?.innerText.includes('part3')")
+    live_app.restart()
+    page.locator("#connection").wait_for(state="hidden")
+    page.wait_for_function("document.getElementById('chat').dataset.status === 'waiting'", timeout=90_000)
+    page.locator(".message.assistant:not(.streaming)", has_text="part49").wait_for()
+    shot(page, "6-after-reconnect")
+    persisted = [
+        parts_text(m.parts) for m in Message.objects.user_visible().filter(chat=chat, role="assistant").order_by("id")
+    ]
+    rendered = page.locator(".message.assistant .body").all_inner_texts()
+    assert [" ".join(text.split()) for text in rendered] == [" ".join(text.split()) for text in persisted]

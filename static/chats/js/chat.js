@@ -275,6 +275,7 @@ export class ChatView {
 
   // --- the running step -----------------------------------------------------------------------
   addPart(role, part) {
+    if (this.dom.banner.dataset.kind === "retry") this.clearBanner(); // the retried stream is flowing
     if (part.type === "tool_result") { this.attachResult(part, null); return; }
     if (!this.inflight) {
       const li = el("li", `message ${role} streaming`);
