@@ -239,3 +239,23 @@ def test_retries_show_edits_rerun_and_a_dropped_connection_heals(
     ]
     rendered = page.locator(".message.assistant .body").all_inner_texts()
     assert [" ".join(text.split()) for text in rendered] == [" ".join(text.split()) for text in persisted]
+
+
+def test_markdown_from_the_model_cannot_inject_markup(live_app: LiveApp, page: Any) -> None:
+    page.goto("/login/")
+    rendered = page.evaluate(
+        """async () => {
+          const { renderMarkdown } = await import('/static/chats/js/markdown.js');
+          return renderMarkdown([
+            '# Title <img src=x onerror=alert(1)>',
+            '**bold** and `<b>code</b>` and [ok](https://example.com) and [bad](javascript:alert(1))',
+            '```html', '<script>alert(1)</script>', '```',
+            '| a | b |', '|---|---|', '| <i>1</i> | 2 |',
+          ].join('\\n'));
+        }"""
+    )
+    assert "<img" not in rendered and "<script" not in rendered and "<i>" not in rendered
+    assert "&lt;img src=x onerror=alert(1)&gt;" in rendered
+    assert "<strong>bold</strong>" in rendered and "<code>&lt;b&gt;code&lt;/b&gt;</code>" in rendered
+    assert '<a href="https://example.com"' in rendered and 'href="javascript' not in rendered
+    assert "<table>" in rendered and '<pre data-lang="html"><code>&lt;script&gt;' in rendered
