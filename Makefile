@@ -10,7 +10,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/chatd
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: run test test-distributed test-embedded lint bench worker beat clean
+.PHONY: run test test-distributed test-embedded lint bench worker beat clean vendor-novnc
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -61,6 +61,16 @@ worker: $(VENV)/.installed
 
 beat: $(VENV)/.installed
 	$(BIN)/celery -A config beat --loglevel INFO
+
+# noVNC (the live desktop view) is vendored into static/ so `make run` needs no npm; this
+# target refreshes it from the npm registry. Bump NOVNC_VERSION, run it, commit static/vendor/novnc.
+NOVNC_VERSION ?= 1.7.0
+vendor-novnc:
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	(cd "$$tmp" && npm pack --silent @novnc/novnc@$(NOVNC_VERSION) >/dev/null && tar xzf novnc-novnc-$(NOVNC_VERSION).tgz); \
+	rm -rf static/vendor/novnc && mkdir -p static/vendor/novnc; \
+	cp -r "$$tmp/package/core" "$$tmp/package/vendor" "$$tmp/package/LICENSE.txt" "$$tmp/package/AUTHORS" static/vendor/novnc/; \
+	echo "$(NOVNC_VERSION)" > static/vendor/novnc/VERSION; echo "noVNC $(NOVNC_VERSION) vendored into static/vendor/novnc"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
