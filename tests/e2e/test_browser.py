@@ -20,6 +20,8 @@ from chats.parts import parts_text
 from tests.conftest import make_user
 from tests.e2e.conftest import LiveApp
 from tests.llm import script
+from workspaces import services as workspace_services
+from workspaces.models import WorkspaceTemplate
 
 CHROMIUM = os.environ.get("CHATD_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -259,3 +261,44 @@ def test_markdown_from_the_model_cannot_inject_markup(live_app: LiveApp, page: A
     assert "<strong>bold</strong>" in rendered and "<code>&lt;b&gt;code&lt;/b&gt;</code>" in rendered
     assert '<a href="https://example.com"' in rendered and 'href="javascript' not in rendered
     assert "<table>" in rendered and '<pre data-lang="html"><code>&lt;script&gt;' in rendered
+
+
+def test_a_workspace_chat_shows_its_changes_and_can_be_retitled_and_archived(
+    live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
+) -> None:
+    user = make_user(django_user_model, "grace")
+    user.set_password(PASSWORD)
+    user.save()
+    template = WorkspaceTemplate.objects.create(name="git-repo", backend="local", startup_script="git init -q")
+    workspace = workspace_services.workspace_create(owner_id=user.pk, template=template, name="scratch")
+    workspace_services.workspace_run_startup(workspace=workspace)
+    write = {"name": "write_file", "arguments": {"path": "hello.txt", "content": "hi\nthere\n"}}
+    script(llm, {"text": "Writing it.", "tool_calls": [write]}, match="write hello", stream=True)
+
+    log_in(page, "grace")
+    page.select_option("#workspace-picker", label="scratch (running)")
+    page.fill("#composer-input", "write hello.txt")
+    page.keyboard.press("Enter")
+    page.wait_for_url(CHAT_URL)
+    chat = Chat.objects.get(owner=user)
+    assert chat.workspace_id == workspace.pk
+
+    page.locator("#show-diff", has_text="Changes (1, +2 -0)").wait_for()
+    page.click("#show-diff")
+    page.locator("#diff-files li", has_text="hello.txt").wait_for()
+    assert "+there" in page.locator("#diff-text").inner_text()
+    shot(page, "7-workspace-changes")
+
+    page.wait_for_function("document.getElementById('chat').dataset.status === 'waiting'")
+    script(llm, {"text": "Greeting file"}, stream=False)
+    page.click("#regenerate-title")
+    page.locator("#chat-title", has_text="Greeting file").wait_for()
+    page.locator(f'#chat-list li[data-chat-id="{chat.pk}"] .title', has_text="Greeting file").wait_for()
+
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.click("#archive")
+    page.wait_for_url(lambda url: url.rstrip("/") == live_app.http)
+    page.locator("html[data-ready]").wait_for(state="attached")
+    page.locator("#sidebar-empty").wait_for()
+    chat.refresh_from_db()
+    assert chat.archived

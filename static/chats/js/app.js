@@ -1,4 +1,5 @@
 // Entry point of the chat pages: the live sidebar, the open chat, the composer and model picker.
+import { wireChatActions } from "./actions.js";
 import { api } from "./api.js";
 import { ChatView } from "./chat.js";
 import { Sidebar } from "./sidebar.js";
@@ -48,6 +49,16 @@ async function loadModels() {
   composer.models.replaceChildren(...groups);
 }
 
+async function loadWorkspaces() {
+  const picker = $("workspace-picker");
+  if (!picker) return;
+  const workspaces = await api("GET", "/api/workspaces/");
+  for (const workspace of workspaces) {
+    if (workspace.status === "deleted") continue;
+    picker.append(new Option(`${workspace.name} (${workspace.status})`, workspace.id));
+  }
+}
+
 function selectedModel() {
   const value = composer.models.value;
   return value ? Number(value) : undefined;
@@ -65,7 +76,8 @@ async function submit(busyBehavior) {
   composer.send.disabled = true;
   try {
     if (!chat) {
-      const created = await api("POST", "/api/chats/", { content, model_config_id: selectedModel() });
+      const workspace = $("workspace-picker").value || undefined;
+      const created = await api("POST", "/api/chats/", { content, model_config_id: selectedModel(), workspace_id: workspace });
       window.location.assign(`/chats/${created.id}/`);
       return;
     }
@@ -109,14 +121,18 @@ const sidebar = new Sidebar({
   search: $("chat-search"),
   currentId: chat?.id,
 });
+const diffChanged = chat ? wireChatActions(chat, banner) : null;
 sidebar.onChange = (kind, changed) => {
-  if (chat && changed.id === chat.id && kind === "title_change") {
+  if (!chat || changed.id !== chat.id) return;
+  if (kind === "title_change") {
     dom.title.textContent = changed.title;
     document.title = `${changed.title} · chatd`;
   }
+  if (kind === "diff_status_change" && changed.diff_status) diffChanged(changed.diff_status);
 };
 sidebar.start().catch((error) => banner(`Could not load your chats: ${error.message}`));
 loadModels().catch((error) => banner(`Could not load the models: ${error.message}`));
+loadWorkspaces().catch((error) => banner(`Could not load your workspaces: ${error.message}`));
 wireComposer();
 if (chat) {
   new ChatView({ chat, dom, onStatus: showBusy }).start();
