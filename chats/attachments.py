@@ -29,6 +29,7 @@ ALIASES = {
 }
 # Saying nothing about the type: the name's extension, then the bytes, decide.
 UNDECLARED = frozenset({"", "application/octet-stream", "binary/octet-stream"})
+MARKUP_TYPES = frozenset({"image/svg+xml", "text/html", "application/xhtml+xml", "text/xml", "application/xml"})
 # Text that is really a document format we refuse (SVG can carry script; HTML is not allowed).
 MARKUP_STARTS = ("<?xml", "<svg", "<!doctype svg", "<!doctype html", "<html")
 # Control characters (Unicode Cc) other than whitespace: their presence means binary data.
@@ -52,8 +53,8 @@ def media_type_of(data: bytes, *, declared: str, name: str) -> str:
     text = _as_text(data)
     if text is None:
         raise InvalidInput(f"Unsupported file type; allowed: {ALLOWED_SUMMARY}.", code="unsupported_file_type")
-    if text.lstrip().lower().startswith(MARKUP_STARTS):
-        raise InvalidInput("SVG, XML and HTML files are not accepted.", code="unsupported_file_type")
+    if _is_markup(text):
+        raise _markup_refused()
     if claimed is None:
         return "application/json" if _is_json(text) else "text/plain"
     if claimed not in TEXT_TYPES or (claimed == "application/json" and not _is_json(text)):
@@ -69,6 +70,8 @@ def _claimed_type(declared: str, name: str) -> str | None:
         extension = posixpath.splitext(name.lower())[1]
         guessed = EXTENSIONS.get(extension) or mimetypes.guess_type(f"file{extension}", strict=False)[0] or ""
         guessed = ALIASES.get(guessed, guessed)
+        if guessed in MARKUP_TYPES:
+            raise _markup_refused()
         return guessed if guessed in ALLOWED_TYPES else None
     if claimed not in ALLOWED_TYPES:
         raise InvalidInput(
@@ -99,6 +102,16 @@ def _as_text(data: bytes) -> str | None:
     except UnicodeDecodeError:
         return None
     return None if BINARY_CONTROLS.search(text) else text
+
+
+def _is_markup(text: str) -> bool:
+    """An SVG, XML or HTML document (a comment or doctype may come before the `<svg`)."""
+    head = text[:1024].lstrip().lower()
+    return head.startswith(MARKUP_STARTS) or (head.startswith("<") and "<svg" in head)
+
+
+def _markup_refused() -> InvalidInput:
+    return InvalidInput("SVG, XML and HTML files are not accepted.", code="unsupported_file_type")
 
 
 def _is_json(text: str) -> bool:

@@ -69,10 +69,14 @@ def test_a_declared_type_the_bytes_contradict_is_refused(alice_api: Any, name: s
 @pytest.mark.parametrize(
     ("name", "declared"),
     [("logo.svg", "image/svg+xml"), ("logo.svg", "text/plain"), ("logo.svg", "application/octet-stream"),
-     ("logo.txt", ""), ("page.html", "text/html")],
+     ("logo.txt", ""), ("commented.txt", "text/plain"), ("page.html", "text/html"), ("page", "")],
 )  # fmt: skip
 def test_svg_and_markup_are_refused_whatever_the_client_says(alice_api: Any, name: str, declared: str) -> None:
-    data = SVG if "svg" in name or name.endswith(".txt") else b"<!DOCTYPE html><html><script></script></html>"
+    data = {
+        "commented.txt": b"<!-- Generator: an editor -->\n" + SVG,
+        "page.html": b"<!DOCTYPE html><html><script></script></html>",
+        "page": b"<html><body onload=alert(1)></body></html>",
+    }.get(name, SVG)
     response = upload(alice_api, name, declared, data)
     assert response.status_code == 400
     assert response.json()["code"] == "unsupported_file_type"
