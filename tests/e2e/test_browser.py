@@ -7,6 +7,7 @@ tests/e2e/artifacts/.
 
 from __future__ import annotations
 
+import base64
 import os
 import re
 from collections.abc import Iterator
@@ -17,9 +18,10 @@ import pytest
 
 from chats.models import Chat, Message
 from chats.parts import parts_text
+from tests.chats import samples
 from tests.conftest import make_user
 from tests.e2e.conftest import LiveApp
-from tests.llm import script
+from tests.llm import recorded, script
 from workspaces import services as workspace_services
 from workspaces.models import WorkspaceTemplate
 
@@ -302,3 +304,48 @@ def test_a_workspace_chat_shows_its_changes_and_can_be_retitled_and_archived(
     page.locator("#sidebar-empty").wait_for()
     chat.refresh_from_db()
     assert chat.archived
+
+
+def test_attachments_are_picked_or_dropped_shown_and_reach_the_model(
+    live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
+) -> None:
+    user = make_user(django_user_model, "heidi")
+    user.set_password(PASSWORD)
+    user.save()
+    image = samples.png(8, 8)
+    log_in(page, "heidi")
+
+    page.set_input_files("#file-input", files=[{"name": "dot.png", "mimeType": "image/png", "buffer": image}])
+    page.locator(".attachment-chip:not(.uploading) img").wait_for()
+    # A dropped file is uploaded the same way; one whose bytes are refused never gets a chip.
+    page.evaluate(
+        """() => {
+          const drop = (name, type, text) => {
+            const data = new DataTransfer();
+            data.items.add(new File([text], name, { type }));
+            const event = new DragEvent('drop', { dataTransfer: data, bubbles: true });
+            document.getElementById('composer').dispatchEvent(event);
+          };
+          drop('notes.txt', 'text/plain', 'remember the milk');
+          drop('evil.svg', 'image/svg+xml', '<svg xmlns="http://www.w3.org/2000/svg"><script>1</script></svg>');
+        }"""
+    )
+    page.locator(".attachment-chip:not(.uploading)", has_text="notes.txt").wait_for()
+    page.locator('#banner[data-kind="error"]', has_text="evil.svg").wait_for()
+    assert page.locator(".attachment-chip").count() == 2
+    shot(page, "8-attachments")
+
+    page.fill("#composer-input", "what is in the picture?")
+    page.keyboard.press("Enter")
+    page.wait_for_url(CHAT_URL)
+    shown = page.locator(".message.user img.attachment-image")
+    shown.wait_for()
+    page.wait_for_function("document.querySelector('.message.user img.attachment-image').naturalWidth === 8")
+    page.locator(".message.user a.attachment", has_text="notes.txt").wait_for()
+    page.locator(".message.assistant", has_text="Mock reply to: what is in the picture?").wait_for()
+
+    turn = next(r for r in recorded(llm) if r["body"].get("stream") and r["path"].endswith("/chat/completions"))
+    content = [m for m in turn["body"]["messages"] if m["role"] == "user"][-1]["content"]
+    b64 = base64.b64encode(image).decode()
+    assert {"type": "image_url", "image_url": {"url": f"data:image/png;base64,{b64}"}} in content
+    assert any("remember the milk" in part.get("text", "") for part in content)

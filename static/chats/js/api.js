@@ -36,3 +36,20 @@ export function formatUsd(micros) {
   const dollars = micros / 1e6;
   return `$${dollars.toFixed(micros >= 100 || micros === 0 ? 4 : 6)}`;
 }
+
+export async function upload(file) {
+  const body = new FormData();
+  body.append("file", file, file.name || "pasted");
+  const response = await fetch("/api/files/", {
+    method: "POST",
+    headers: { Accept: "application/json", "X-CSRFToken": csrfToken() },
+    credentials: "same-origin",
+    body,
+  });
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const detail = response.status === 413 ? "too large (10 MiB at most)" : data?.detail;
+    throw new ApiError(response.status, detail ?? `upload failed (${response.status})`, data?.code);
+  }
+  return data;
+}

@@ -1,6 +1,7 @@
 // Entry point of the chat pages: the live sidebar, the open chat, the composer and model picker.
 import { wireChatActions } from "./actions.js";
 import { api } from "./api.js";
+import { Attachments } from "./attachments.js";
 import { ChatView } from "./chat.js";
 import { Sidebar } from "./sidebar.js";
 
@@ -70,11 +71,20 @@ function banner(text) {
   dom.banner.textContent = text;
 }
 
+const attachments = new Attachments({
+  list: $("attachments"),
+  input: $("file-input"),
+  picker: $("attach"),
+  dropZone: composer.form,
+  onError: (message) => banner(message),
+});
+
 async function submit(busyBehavior) {
-  const content = composer.input.value;
-  if (!content.trim()) return;
+  const text = composer.input.value;
+  if (!text.trim()) return;
   composer.send.disabled = true;
   try {
+    const content = await attachments.content(text);
     if (!chat) {
       const workspace = $("workspace-picker").value || undefined;
       const created = await api("POST", "/api/chats/", { content, model_config_id: selectedModel(), workspace_id: workspace });
@@ -87,6 +97,7 @@ async function submit(busyBehavior) {
       model_config_id: selectedModel(),
     });
     composer.input.value = "";
+    attachments.clear();
   } catch (error) {
     banner(error.message);
   } finally {
