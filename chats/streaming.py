@@ -40,9 +40,11 @@ FRAME_EVENTS = 256
 class _Publisher:
     """Publishes in order on one event loop; a chat's deltas are coalesced and numbered.
 
-    Chat events wait up to COALESCE_SECONDS to be sent together (anything but a delta flushes
-    at once); each batch gets its seqs and in-flight buffer changes from the stream state in
-    one atomic step, then goes to the chat's group.
+    A chat's events go out at once unless something went out for it less than COALESCE_SECONDS
+    ago: then deltas wait for that window to close and go together (anything but a delta still
+    flushes at once). So a model that streams slower than the window loses no time to it, and a
+    fast one costs one message per window. Each batch gets its seqs and in-flight buffer changes
+    from the stream state in one atomic step, then goes to the chat's group.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -50,7 +52,7 @@ class _Publisher:
         self.queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
         self.pending: dict[uuid.UUID, list[tuple[str, Any]]] = {}
         self.flush_requested: set[uuid.UUID] = set()
-        self.timers: set[uuid.UUID] = set()
+        self.windows: set[uuid.UUID] = set()  # chats flushed less than COALESCE_SECONDS ago
         self.task = loop.create_task(self._drain()) if loop.is_running() else None
 
     def submit(self, group: str, message: dict[str, Any]) -> None:
@@ -66,14 +68,18 @@ class _Publisher:
 
     def _add_chat_item(self, chat_id: uuid.UUID, kind: str, payload: Any, urgent: bool) -> None:
         self.pending.setdefault(chat_id, []).append((kind, payload))
-        if urgent:
+        if urgent or chat_id not in self.windows:
             self._request_flush(chat_id)
-        elif chat_id not in self.timers:
-            self.timers.add(chat_id)
-            self.loop.call_later(COALESCE_SECONDS, self._request_flush, chat_id)
+
+    def _close_window(self, chat_id: uuid.UUID) -> None:
+        self.windows.discard(chat_id)
+        if self.pending.get(chat_id):
+            self._request_flush(chat_id)
 
     def _request_flush(self, chat_id: uuid.UUID) -> None:
-        self.timers.discard(chat_id)
+        if chat_id not in self.windows:
+            self.windows.add(chat_id)
+            self.loop.call_later(COALESCE_SECONDS, self._close_window, chat_id)
         if chat_id not in self.flush_requested:
             self.flush_requested.add(chat_id)
             self._put(("chat", chat_id))
