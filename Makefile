@@ -51,10 +51,10 @@ test-distributed: $(VENV)/.dev-installed
 test-embedded: $(VENV)/.dev-installed
 	env -u DATABASE_URL -u REDIS_URL CHATD_DATA_DIR=$$(mktemp -d) $(BIN)/python -m pytest -m core $(PYTEST_ARGS)
 
+# Streaming benchmark: mockllm + serve + Celery workers on PostgreSQL and Redis (its own database
+# and Redis block; BENCH_* variables in bench/stream_bench.py). Prints figures next to their targets.
 bench: $(VENV)/.dev-installed
-	@set -e; benches=$$(ls bench/*.py 2>/dev/null || true); \
-	if [ -z "$$benches" ]; then echo "no benchmarks yet"; fi; \
-	for b in $$benches; do $(BIN)/python $$b; done
+	$(BIN)/python -m bench.stream_bench
 
 worker: $(VENV)/.installed
 	$(BIN)/celery -A config worker --loglevel INFO

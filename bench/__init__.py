@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` (or `python -m bench.stream_bench`) runs them against a real deployment."""
