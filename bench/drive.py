@@ -159,7 +159,8 @@ class ChatdClient:
     async def stream_turn(self, chat: Chat, content: str) -> Stream:
         """Send `content` and read the socket until the turn is over; checks every seq arrives once."""
         stream = Stream()
-        reading = asyncio.create_task(self._read_turn(chat, stream))
+        sent_id: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        reading = asyncio.create_task(self._read_turn(chat, stream, sent_id))
         stream.sent = time.time()
         try:
             response = await self.http.post(f"/api/chats/{chat.id}/messages/", json={"content": content})
@@ -167,30 +168,39 @@ class ChatdClient:
                 stream.error = f"send: HTTP {response.status_code} {response.text[:200]}"
                 reading.cancel()
                 return stream
+            sent_id.set_result(int(response.json()["message"]["id"]))
             await reading
         except Exception as exc:
             stream.error = stream.error or f"{type(exc).__name__}: {exc}"
             reading.cancel()
         return stream
 
-    async def _read_turn(self, chat: Chat, stream: Stream) -> None:
-        running = False
+    async def _read_turn(self, chat: Chat, stream: Stream, sent_id: asyncio.Future[int]) -> None:
+        """Until `waiting` follows the answer to the message sent.
+
+        Under load the events of the warm-up turn may still be arriving (the database was ahead
+        of the stream when the socket's snapshot was read), so a `waiting` alone proves nothing.
+        """
+        answers: list[int] = []
         async for events, at in _frames(chat.socket, time.monotonic() + TURN_TIMEOUT_SECONDS):
             for event in events:
                 if event["seq"] != chat.last_seq + 1:
                     stream.error = f"seq {event['seq']} after {chat.last_seq}"
                 chat.last_seq = event["seq"]
-                if event["type"] == "message_part" and event["part"].get("type") == "text":
+                kind = event["type"]
+                if kind == "message_part" and event["part"].get("type") == "text":
                     stream.saw_text(event["part"]["text"], at)
-                elif event["type"] == "error":
+                elif kind == "message" and event["message"]["role"] == "assistant":
+                    answers.append(int(event["message"]["id"]))
+                elif kind == "error":
                     stream.error = f"error event: {event['error']}"
-                elif event["type"] == "status":
-                    if event["status"] == "error":
-                        stream.error = stream.error or f"chat error: {event.get('last_error')}"
+                elif kind == "status" and event["status"] == "error":  # the warm-up turn never ends so
+                    stream.error = stream.error or f"chat error: {event.get('last_error')}"
+                    return
+                elif kind == "status" and event["status"] == "waiting":
+                    sent = await sent_id
+                    if any(answer > sent for answer in answers):
                         return
-                    if running and event["status"] == "waiting":
-                        return
-                    running |= event["status"] == "running"
 
     async def idle_sockets(self, chats: list[Chat], count: int) -> list[ClientConnection]:
         """`count` more sockets spread over the chats, each past its snapshot."""
