@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import uuid
+from collections import deque
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -19,8 +22,16 @@ from costs import metrics
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_NOT_FOUND = 4404
 CLOSE_RESYNC = 4409  # events were lost (slow client, dropped message): reconnect with after_id
-PING_SECONDS = 15
+PING_SECONDS = 15  # of silence on a socket before it gets a ping
 GAP_TIMEOUT_SECONDS = 1.0  # events from different processes may cross; a hole this old is a loss
+# A client whose socket has not taken this much of its live events yet is cut off (4409) rather
+# than waited for: it costs bounded memory, and reconnecting with after_id is cheaper for it
+# than the backlog (the snapshot carries persisted messages whole, not as thousands of deltas).
+MAX_BEHIND_BYTES = 1 << 20
+
+
+def _data_frame(encoded_events: list[str]) -> str:
+    return '{"type": "data", "events": [' + ", ".join(encoded_events) + "]}"
 
 
 def _frames(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -62,7 +73,12 @@ def _owns_chat(user: Any, chat_id: str) -> bool:
 
 
 class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
-    """`/ws/chats/{id}/?after_id=N`: a snapshot, then the live events in `seq` order, each once."""
+    """`/ws/chats/{id}/?after_id=N`: a snapshot, then the live events in `seq` order, each once.
+
+    Live events never wait for the socket: they go to an outbox that a sender task feeds to the
+    socket at the client's pace, so the channel layer is always drained. A client that falls
+    more than MAX_BEHIND_BYTES behind is closed with 4409 and resyncs from a snapshot.
+    """
 
     async def connect(self) -> None:
         await self.accept()
@@ -81,9 +97,13 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         live = await stream_state().snapshot(uuid.UUID(chat_id))
         self.last_seq = live.seq
         self.held: dict[int, dict[str, Any]] = {}
+        self.outbox: deque[str] = deque()  # live events, JSON-encoded, the socket has not taken yet
+        self.outbox_bytes = 0
+        self.outbox_filled = asyncio.Event()
+        self.cut_off = False
         for frame in _frames(await _chat_snapshot(user, chat_id, self._after_id(), live)):
             await self.send_json(frame)
-        self.pinger = asyncio.create_task(self._ping())
+        self.sender = asyncio.create_task(self._send_live())
         metrics.ACTIVE_STREAMS.inc()
 
     def _after_id(self) -> int:
@@ -94,13 +114,15 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
             return 0
 
     async def disconnect(self, code: int) -> None:
-        if pinger := getattr(self, "pinger", None):
-            pinger.cancel()
+        if sender := getattr(self, "sender", None):
+            sender.cancel()
             metrics.ACTIVE_STREAMS.dec()
         if group := getattr(self, "group", None):
             await self.channel_layer.group_discard(group, self.channel_name)
 
     async def chat_events(self, message: dict[str, Any]) -> None:
+        if self.cut_off:
+            return
         ready = []
         for event in message["events"]:
             if event["seq"] > self.last_seq:
@@ -108,19 +130,55 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         while self.last_seq + 1 in self.held:
             self.last_seq += 1
             ready.append(self.held.pop(self.last_seq))
-        for frame in _frames(ready):
-            await self.send_json(frame)
+        self._post(ready)
         if self.held:
             asyncio.get_running_loop().call_later(GAP_TIMEOUT_SECONDS, self._check_gap, self.last_seq)
 
+    def _post(self, events: list[dict[str, Any]]) -> None:
+        if not events:
+            return
+        if self.outbox_bytes > MAX_BEHIND_BYTES:
+            self._resync()
+            return
+        for event in events:
+            encoded = json.dumps(event)
+            self.outbox.append(encoded)
+            self.outbox_bytes += len(encoded)
+        self.outbox_filled.set()
+
+    async def _send_live(self) -> None:
+        """Feed the outbox to the socket, up to FRAME_EVENTS per frame; ping when there is nothing to say."""
+        with contextlib.suppress(OSError):  # the client is gone: disconnect() cleans up
+            while True:
+                try:
+                    await asyncio.wait_for(self.outbox_filled.wait(), PING_SECONDS)
+                except TimeoutError:
+                    await self.send_json({"type": "ping"})
+                    continue
+                self.outbox_filled.clear()
+                while self.outbox:
+                    batch = [self.outbox.popleft() for _ in range(min(len(self.outbox), streaming.FRAME_EVENTS))]
+                    self.outbox_bytes -= sum(map(len, batch))
+                    await self.send(text_data=_data_frame(batch))  # waits while the client is not reading
+
     def _check_gap(self, seq_then: int) -> None:
         if self.held and self.last_seq == seq_then:
-            self.closing = asyncio.ensure_future(self.close(code=CLOSE_RESYNC))
+            self._resync()
 
-    async def _ping(self) -> None:
-        while True:
-            await asyncio.sleep(PING_SECONDS)
-            await self.send_json({"type": "ping"})
+    def _resync(self) -> None:
+        """Drop the backlog and close with 4409: the client reconnects with after_id."""
+        if self.cut_off:
+            return
+        self.cut_off = True
+        self.sender.cancel()  # a frame it was waiting to write is not half-written: writes are whole
+        self.outbox.clear()
+        self.held.clear()
+        self.outbox_bytes = 0
+        self.closing = asyncio.ensure_future(self._close_quietly())
+
+    async def _close_quietly(self) -> None:
+        with contextlib.suppress(OSError):  # already gone
+            await self.close(code=CLOSE_RESYNC)
 
 
 class SidebarConsumer(AsyncJsonWebsocketConsumer):

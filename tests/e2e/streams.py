@@ -29,14 +29,19 @@ class Client:
         self.socket = socket
         self.snapshot: Events = []
         self.live: Events = []
-        first = self._frame()
+        first = self._frame(time.monotonic() + 30)
         self.snapshot = first["events"]
         assert self.snapshot[0]["type"] == "status"  # status first
         self.seq = self.snapshot[0]["snapshot_seq"]
 
-    def _frame(self) -> dict[str, Any]:
+    def _frame(self, deadline: float) -> dict[str, Any]:
+        """The next data frame (pings are skipped), or an AssertionError at `deadline`."""
         while True:
-            frame = json.loads(self.socket.recv(timeout=30))
+            try:
+                frame = json.loads(self.socket.recv(timeout=max(deadline - time.monotonic(), 0)))
+            except TimeoutError:
+                seen = [(e["type"], e["seq"]) for e in self.live[-3:]]
+                raise AssertionError(f"no data in time; the last events were {seen}") from None
             if frame["type"] == "data":
                 assert len(frame["events"]) <= 256
                 return frame
@@ -51,21 +56,19 @@ class Client:
             self.live.append(event)
 
     def read_until(self, done: Callable[[Events], bool]) -> None:
-        deadline = time.monotonic() + 60  # pings keep recv() from timing out
+        deadline = time.monotonic() + 60
         while not done(self.live):
-            assert time.monotonic() < deadline, f"not done: {self.live[-3:]}"
-            self._take(self._frame())
+            self._take(self._frame(deadline))
 
     def read_until_closed(self) -> int:
         """Everything the server sent before it closed the socket; returns the close code."""
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
+        while True:
             try:
-                self._take(self._frame())
+                self._take(self._frame(deadline))
             except ConnectionClosed as closed:
                 assert closed.rcvd is not None, "closed without a close frame"
                 return closed.rcvd.code
-        raise AssertionError(f"the server never closed the socket: {self.live[-3:]}")
 
     def messages(self) -> dict[int, dict[str, Any]]:
         """The persisted messages seen, snapshot and live, by id."""
