@@ -1,7 +1,14 @@
-"""Picks the adapter for a provider kind."""
+"""Picks the adapter for a provider kind, and keeps one per provider settings.
+
+Building an SDK client costs ~20 ms of CPU and most of a MiB (a fresh SSL context loads the
+certificate bundle), and its HTTP connection pool is only useful if it lives on: adapters are
+stateless between streams and their clients are thread-safe, so every turn of a process shares
+one per (kind, key, base URL).
+"""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 from providers.interface import Adapter, ProviderError, ProviderSettings
@@ -40,12 +47,24 @@ ADAPTERS: dict[str, Callable[[ProviderSettings], Adapter]] = {
 }
 
 
+CACHE_SIZE = 64  # distinct provider settings kept per process; a key rotation adds one
+_cache: dict[ProviderSettings, Adapter] = {}
+_cache_lock = threading.Lock()
+
+
 def get_adapter(settings: ProviderSettings) -> Adapter:
     """The adapter for `settings.kind`; ProviderError(kind="config") when it cannot be built."""
+    with _cache_lock:
+        if (adapter := _cache.get(settings)) is not None:
+            return adapter
     factory = ADAPTERS.get(settings.kind)
     if factory is None:
         raise ProviderError(f"unknown provider kind {settings.kind!r}", kind="config")
     try:
-        return factory(settings)
+        adapter = factory(settings)
     except ValueError as exc:
         raise ProviderError(str(exc), kind="config") from exc
+    with _cache_lock:
+        if len(_cache) >= CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))  # the oldest
+        return _cache.setdefault(settings, adapter)

@@ -60,3 +60,10 @@ def test_valid_options_pass_through() -> None:
 def test_invalid_options_name_the_key(kind: str, options: dict, key: str) -> None:
     with pytest.raises(ValueError, match=key):
         validate_options(kind, options)
+
+
+def test_one_adapter_is_shared_per_provider_settings() -> None:
+    first = get_adapter(ProviderSettings("openai_compatible", "key-a", "http://x/v1"))
+    assert get_adapter(ProviderSettings("openai_compatible", "key-a", "http://x/v1")) is first
+    assert get_adapter(ProviderSettings("openai_compatible", "key-b", "http://x/v1")) is not first
+    assert get_adapter(ProviderSettings("openai_compatible", "key-a", "http://y/v1")) is not first
