@@ -83,6 +83,13 @@ class Workspace(models.Model):
     directory = models.CharField(max_length=1000, blank=True, default="")
     startup_status = models.CharField(max_length=16, choices=StartupStatus.choices, blank=True, default="")
     startup_output = models.TextField(blank=True, default="")
+    # The virtual desktop, while one runs (workspaces/desktop): its X display, real geometry,
+    # the VNC port on the workspace's host and the process group that holds it all.
+    desktop_display = models.IntegerField(null=True, blank=True)
+    desktop_width = models.PositiveIntegerField(null=True, blank=True)
+    desktop_height = models.PositiveIntegerField(null=True, blank=True)
+    desktop_vnc_port = models.PositiveIntegerField(null=True, blank=True)
+    desktop_pid = models.IntegerField(null=True, blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

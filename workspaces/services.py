@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from workspaces.backends import backend_for
 from workspaces.backends.base import BackendError, WorkspaceBackend
+from workspaces.desktop.session import desktop_stop
 from workspaces.models import Process, StartupStatus, Workspace, WorkspaceStatus, WorkspaceTemplate
 from workspaces.parameters import as_environment, resolve_values
 
@@ -149,8 +150,19 @@ def workspace_stop(*, workspace: Workspace) -> Workspace:
     """Kill every background process in the workspace; files stay."""
     for process in Process.objects.filter(workspace=workspace, exited_at__isnull=True):
         _kill(process)
+    _stop_desktop(workspace)
     _set(workspace, status=WorkspaceStatus.STOPPED)
     return workspace
+
+
+def _stop_desktop(workspace: Workspace) -> None:
+    if workspace.desktop_pid is None:
+        return
+    try:
+        with backend_for(workspace) as backend:
+            desktop_stop(workspace=workspace, backend=backend)
+    except (BackendError, OSError) as exc:
+        logger.warning("workspace %s: could not stop its desktop: %s", workspace.pk, exc)
 
 
 def workspace_delete(*, workspace: Workspace) -> None:

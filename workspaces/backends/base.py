@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 import shlex
+import socket
 import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
@@ -113,6 +114,10 @@ class WorkspaceBackend(ABC):
     def process_state(self, pid: int, exit_path: str) -> ProcessState: ...
 
     @abstractmethod
+    def pid_alive(self, pid: int) -> bool:
+        """Whether `pid` exists and is not a zombie (for processes that keep no exit file)."""
+
+    @abstractmethod
     def signal_group(self, pid: int, signal_name: str) -> None:
         """Send TERM or KILL to the process group led by `pid`; a gone group is not an error."""
 
@@ -125,6 +130,11 @@ class WorkspaceBackend(ABC):
     @abstractmethod
     def state_dir(self) -> str:
         """Where background output files live: outside `root`, so tools cannot touch them."""
+
+    @abstractmethod
+    def connect_tcp(self, port: int) -> socket.socket:
+        """A connected stream to `127.0.0.1:port` on the workspace's host (the desktop's VNC
+        server); over SSH it is tunnelled. Raises BackendError when nothing answers."""
 
     @abstractmethod
     def close(self) -> None:

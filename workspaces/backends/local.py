@@ -7,6 +7,7 @@ import os
 import platform
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -17,6 +18,7 @@ from typing import IO
 from workspaces.backends.base import (
     BACKGROUND_WRAPPER,
     COMMAND_ENV,
+    BackendError,
     FileStat,
     ProcessState,
     RunResult,
@@ -25,6 +27,7 @@ from workspaces.backends.base import (
 from workspaces.backends.output import MODEL_OUTPUT_BYTES, OutputCapture
 
 POLL_SECONDS = 0.05
+CONNECT_TIMEOUT = 10
 # The server's own variables (database URL, API keys) must not reach the model's commands.
 INHERITED_ENV = ("PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LC_ALL", "TZ", "TMPDIR")
 SIGNALS = {"terminate": signal.SIGTERM, "kill": signal.SIGKILL}
@@ -140,10 +143,22 @@ class LocalBackend(WorkspaceBackend):
             return ProcessState(running=False, exit_code=int(recorded))
         return ProcessState(running=_alive(pid), exit_code=None)
 
+    def pid_alive(self, pid: int) -> bool:
+        _reap(pid)
+        return _alive(pid)
+
     def signal_group(self, pid: int, signal_name: str) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, SIGNALS[signal_name])
         _reap(pid)
+
+    def connect_tcp(self, port: int) -> socket.socket:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=CONNECT_TIMEOUT)
+        except OSError as exc:
+            raise BackendError(f"nothing answers on port {port}: {exc}") from exc
+        sock.settimeout(None)
+        return sock
 
     def close(self) -> None:
         """Nothing stays open between calls."""

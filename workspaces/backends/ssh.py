@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import posixpath
+import select
 import shlex
+import socket
 import stat as stat_module
 import threading
 import time
@@ -34,6 +36,7 @@ from workspaces.backends.output import MODEL_OUTPUT_BYTES, OutputCapture
 
 CONNECT_TIMEOUT = 10
 POLL_SECONDS = 0.05
+TUNNEL_CHUNK = 65536
 SIGNAL_NAMES = {"terminate": "TERM", "kill": "KILL"}
 
 _clients: dict[tuple[str, int, str, str], paramiko.SSHClient] = {}
@@ -210,8 +213,30 @@ class SSHBackend(WorkspaceBackend):
             return ProcessState(running=False, exit_code=int(words[1]))
         return ProcessState(running=words == ["running"], exit_code=None)
 
+    def pid_alive(self, pid: int) -> bool:
+        _, output = self._exec(
+            f"if [ -r /proc/{int(pid)}/stat ] && ! sed 's/.*) //' /proc/{int(pid)}/stat | grep -q '^Z';"
+            " then echo running; else echo gone; fi"
+        )
+        return output.decode(errors="replace").split() == ["running"]
+
     def signal_group(self, pid: int, signal_name: str) -> None:
         self._exec(f"kill -{SIGNAL_NAMES[signal_name]} -- -{int(pid)} 2>/dev/null; true")
+
+    def connect_tcp(self, port: int) -> socket.socket:
+        """A direct-tcpip channel to the remote port, handed out as one end of a socket pair
+        so callers (asyncio included) see an ordinary socket; a thread pumps the bytes."""
+        try:
+            channel = (
+                self._client()
+                .get_transport()
+                .open_channel("direct-tcpip", ("127.0.0.1", port), ("127.0.0.1", 0), timeout=CONNECT_TIMEOUT)
+            )
+        except (paramiko.SSHException, OSError) as exc:
+            raise BackendError(f"nothing answers on port {port} of {self.settings.get('host')}: {exc}") from exc
+        ours, theirs = socket.socketpair()
+        threading.Thread(target=_pump, args=(channel, theirs), name=f"ssh-tunnel-{port}", daemon=True).start()
+        return ours
 
     def home(self) -> str:
         key = self._key()
@@ -264,6 +289,28 @@ class _RemoteStream:
             elif time.monotonic() >= deadline:
                 return "timed_out"
             time.sleep(POLL_SECONDS)
+
+
+def _pump(channel: paramiko.Channel, sock: socket.socket) -> None:
+    """Copy bytes both ways until either side closes, then close both."""
+    try:
+        while True:
+            readable, _, _ = select.select([channel, sock], [], [])
+            if channel in readable:
+                data = channel.recv(TUNNEL_CHUNK)
+                if not data:
+                    return
+                sock.sendall(data)
+            if sock in readable:
+                data = sock.recv(TUNNEL_CHUNK)
+                if not data:
+                    return
+                channel.sendall(data)
+    except OSError:
+        return
+    finally:
+        channel.close()
+        sock.close()
 
 
 def _connect(host: str, port: int, username: str, key_path: str, *, host_key: str) -> paramiko.SSHClient:
