@@ -30,9 +30,14 @@ class PromptMessage:
 
 @dataclass(frozen=True)
 class ToolDefinition:
+    """A tool the model may call. `native` names a vendor-defined tool it stands for (e.g.
+    `{"type": "computer", "display_width_px": …, "display_height_px": …}`): adapters that know
+    it send their own definition, the others send `parameters` as an ordinary function."""
+
     name: str
     description: str
     parameters: dict[str, Any]
+    native: dict[str, Any] | None = None
 
 
 @dataclass

@@ -72,6 +72,8 @@ BY_KIND: dict[str, dict[str, Check]] = {
         "web_search_enabled": _boolean,
         "allowed_domains": _domains,
         "blocked_domains": _domains,
+        # Marks the model computer-use sub-agents run on, and which computer tool it takes.
+        "computer_use": _choice("computer_20250124", "computer_20251124"),
     },
     "google": {
         "top_k": _integer(1),

@@ -33,3 +33,14 @@ def model_catalog() -> dict[str, Any]:
             }
         )
     return {"providers": catalog}
+
+
+def computer_use_model() -> ModelConfig | None:
+    """The model computer-use sub-agents run on: an enabled Anthropic model whose options name
+    a computer tool (`computer_use`) and whose provider has a key; the default one first."""
+    candidates = (
+        ModelConfig.objects.select_related("provider")
+        .filter(enabled=True, provider__enabled=True, provider__kind="anthropic", options__has_key="computer_use")
+        .order_by("-is_default", "id")
+    )
+    return next((config for config in candidates if config.provider.unavailable_reason() is None), None)

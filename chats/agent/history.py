@@ -27,17 +27,27 @@ def prompt_rows(chat_id: uuid.UUID) -> list[Message]:
 
 
 def to_prompt(rows: Iterable[Message]) -> list[PromptMessage]:
-    """Stored rows as prompt messages; file parts get their bytes (one query for all)."""
+    """Stored rows as prompt messages; file parts and media tool results (screenshots) get
+    their bytes (one query for all)."""
     rows = list(rows)
-    file_ids = {p["file_id"] for row in rows for p in row.parts if p.get("type") == "file" and p.get("file_id")}
+    file_ids = {file_id for row in rows for p in row.parts if (file_id := _file_id(p))}
     data = dict(ChatFile.objects.filter(pk__in=file_ids).values_list("pk", "data")) if file_ids else {}
     by_id = {str(pk): bytes(blob) for pk, blob in data.items()}
     return [PromptMessage(row.role, [_with_data(part, by_id) for part in row.parts]) for row in rows]
 
 
+def _file_id(part: dict) -> str | None:
+    if part.get("type") == "file":
+        return part.get("file_id") or None
+    if part.get("type") == "tool_result" and part.get("is_media") and isinstance(part.get("result"), dict):
+        return part["result"].get("file_id") or None
+    return None
+
+
 def _with_data(part: dict, by_id: dict[str, bytes]) -> dict:
-    if part.get("type") == "file" and part.get("file_id") in by_id:
-        return {**part, "data": by_id[part["file_id"]]}
+    file_id = _file_id(part)
+    if file_id in by_id:
+        return {**part, "data": by_id[str(file_id)]}
     return part
 
 

@@ -182,7 +182,7 @@ class Turn:
 
 
 def _result_part(call: dict[str, Any], result: ToolResult) -> dict[str, Any]:
-    return {
+    part = {
         "type": "tool_result",
         "tool_call_id": call["tool_call_id"],
         "tool_name": call["tool_name"],
@@ -190,6 +190,9 @@ def _result_part(call: dict[str, Any], result: ToolResult) -> dict[str, Any]:
         "is_error": result.is_error,
         "provider_executed": False,
     }
+    if result.is_media:
+        part["is_media"] = True
+    return part
 
 
 def _elapsed_ms(started: float) -> int:

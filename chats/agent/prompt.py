@@ -44,6 +44,21 @@ SUBAGENT_INSTRUCTION = (
 )
 
 
+COMPUTER_USE_INSTRUCTION = """\
+You operate a graphical desktop through the `computer` tool: it takes screenshots and moves and \
+clicks the mouse, types and presses keys. Work like this:
+- Always start with a screenshot to see what is on the screen before you act.
+- After every action, look at the screenshot that comes back and check that the action did what \
+you meant before you go on; if it did not, try another way.
+- Click the centre of buttons and fields; click a window before you type into it.
+- Every screenshot is attached to this chat as a file, so the person reviewing your work can \
+follow along.
+- When you are done, reply with a short report of what you did, what you saw and whether the \
+task succeeded.
+"""
+MEDIA_RESULTS_SENT = 3  # the latest screenshots go to the model as images, older ones as text
+
+
 def workspace_awareness(has_workspace: bool) -> str:
     return WORKSPACE_ATTACHED if has_workspace else NO_WORKSPACE
 
@@ -63,3 +78,27 @@ def inject_system(messages: list[PromptMessage], blocks: Iterable[str]) -> list[
 
 def text_part(text: str) -> dict[str, Any]:
     return {"type": "text", "text": text}
+
+
+def recent_media_only(messages: list[PromptMessage], keep: int = MEDIA_RESULTS_SENT) -> list[PromptMessage]:
+    """Drop the bytes of all but the last `keep` media tool results: screenshots are the bulk
+    of a computer-use prompt and only the latest ones matter (their text stays)."""
+    places = [(m, i) for m, message in enumerate(messages) for i, part in enumerate(message.parts) if _has_media(part)]
+    drop = set(places[: max(0, len(places) - keep)])
+    if not drop:
+        return messages
+    trimmed = []
+    for m, message in enumerate(messages):
+        if any((m, i) in drop for i in range(len(message.parts))):
+            parts = [_without_data(part) if (m, i) in drop else part for i, part in enumerate(message.parts)]
+            message = PromptMessage(message.role, parts)
+        trimmed.append(message)
+    return trimmed
+
+
+def _has_media(part: dict[str, Any]) -> bool:
+    return bool(part.get("type") == "tool_result" and part.get("is_media") and part.get("data"))
+
+
+def _without_data(part: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in part.items() if key != "data"}

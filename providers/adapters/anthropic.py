@@ -1,4 +1,4 @@
-"""Anthropic Messages adapter: thinking with signatures, prompt caching, web search."""
+"""Anthropic Messages adapter: thinking with signatures, prompt caching, web search, computer use."""
 
 from __future__ import annotations
 
@@ -36,6 +36,7 @@ from providers.interface import (
     ToolCallArgsDelta,
     ToolCallComplete,
     ToolCallStart,
+    ToolDefinition,
     Usage,
 )
 from providers.retry import error_from_status, error_from_text
@@ -52,6 +53,8 @@ CACHE_CONTROL = {"type": "ephemeral"}
 WEB_SEARCH_TOOL = "web_search_20250305"
 COMPLETE_TIMEOUT_S = 300.0
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the Messages API's per-image limit
+DEFAULT_COMPUTER_TOOL = "computer_20250124"
+COMPUTER_TOOL_BETAS = {"computer_20250124": "computer-use-2025-01-24", "computer_20251124": "computer-use-2025-11-24"}
 
 
 class AnthropicAdapter(Adapter):
@@ -96,13 +99,14 @@ def params(request: LLMRequest) -> dict[str, Any]:
         result["tool_choice"] = {"type": request.tool_choice}
         if request.tool_choice == "auto" and options.get("disable_parallel_tool_use"):
             result["tool_choice"]["disable_parallel_tool_use"] = True
+    betas = sorted({COMPUTER_TOOL_BETAS[t["type"]] for t in tools if t.get("type") in COMPUTER_TOOL_BETAS})
+    if betas:
+        result["extra_headers"] = {"anthropic-beta": ",".join(betas)}
     return result
 
 
 def _tools(request: LLMRequest) -> list[dict[str, Any]]:
-    tools: list[dict[str, Any]] = [
-        {"name": t.name, "description": t.description, "input_schema": t.parameters} for t in request.tools
-    ]
+    tools: list[dict[str, Any]] = [_tool(t, request.options) for t in request.tools]
     if request.options.get("web_search_enabled"):
         search: dict[str, Any] = {"type": WEB_SEARCH_TOOL, "name": "web_search"}
         for key in ("allowed_domains", "blocked_domains"):
@@ -110,6 +114,18 @@ def _tools(request: LLMRequest) -> list[dict[str, Any]]:
                 search[key] = request.options[key]
         tools.append(search)
     return tools
+
+
+def _tool(tool: ToolDefinition, options: dict[str, Any]) -> dict[str, Any]:
+    """A function tool, or Anthropic's own computer tool in the version the model config names."""
+    native = tool.native or {}
+    if native.get("type") != "computer":
+        return {"name": tool.name, "description": tool.description, "input_schema": tool.parameters}
+    version = options.get("computer_use") or DEFAULT_COMPUTER_TOOL
+    computer = {"type": version, "name": tool.name, **{k: v for k, v in native.items() if k != "type"}}
+    if version == "computer_20251124":
+        computer["enable_zoom"] = True
+    return computer
 
 
 def anthropic_messages(messages: list[PromptMessage]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -163,9 +179,17 @@ def _block(part: dict[str, Any]) -> dict[str, Any] | None:
     return {
         "type": "tool_result",
         "tool_use_id": part["tool_call_id"],
-        "content": result_text(part),
+        "content": _media_result(part) if part.get("is_media") and part.get("data") else result_text(part),
         "is_error": bool(part.get("is_error")),
     }
+
+
+def _media_result(part: dict[str, Any]) -> list[dict[str, Any]]:
+    """A tool result carrying an image (a screenshot): its text, then the image itself."""
+    result = part["result"] if isinstance(part["result"], dict) else {}
+    media_type = str(result.get("media_type") or "image/png")
+    source = {"type": "base64", "media_type": media_type, "data": base64.b64encode(part["data"]).decode()}
+    return [{"type": "text", "text": str(result.get("text") or "screenshot")}, {"type": "image", "source": source}]
 
 
 def _file_block(part: dict[str, Any]) -> dict[str, Any]:

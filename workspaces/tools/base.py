@@ -24,6 +24,9 @@ MAX_RESULT_CHARS = 32 * 1024
 class ToolResult:
     result: Any  # JSON-serialisable
     is_error: bool = False
+    # `result` is {"text", "file_id", "media_type"}: the file goes back to the model as media
+    # (a screenshot as an image), not as text tokens.
+    is_media: bool = False
 
     @classmethod
     def error(cls, message: str, **extra: Any) -> ToolResult:
