@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse
@@ -15,7 +16,8 @@ from chats.serializers import ChatSerializer
 
 
 def _app(request: HttpRequest, chat: dict[str, Any] | None) -> HttpResponse:
-    return render(request, "chats/app.html", {"chat": chat})
+    desktop_enabled = getattr(settings, "CHATD_DESKTOP_ENABLED", False)
+    return render(request, "chats/app.html", {"chat": chat, "desktop_enabled": desktop_enabled})
 
 
 @login_required

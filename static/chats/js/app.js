@@ -2,6 +2,7 @@
 import { wireChatActions } from "./actions.js";
 import { api } from "./api.js";
 import { Attachments } from "./attachments.js";
+import { wirePush } from "./push.js";
 import { ChatView } from "./chat.js";
 import { Sidebar } from "./sidebar.js";
 
@@ -145,6 +146,23 @@ sidebar.start().catch((error) => banner(`Could not load your chats: ${error.mess
 loadModels().catch((error) => banner(`Could not load the models: ${error.message}`));
 loadWorkspaces().catch((error) => banner(`Could not load your workspaces: ${error.message}`));
 wireComposer();
+wirePush($("enable-push"), banner).catch(() => {}); // no push service: the button stays hidden
+if (chat && $("show-desktop")) {
+  let view = null;
+  const open = async () => {
+    const { DesktopView } = await import("./desktop.js"); // noVNC loads only when asked for
+    view ??= new DesktopView({
+      chatId: chat.id,
+      panel: $("desktop"),
+      screen: $("desktop-screen"),
+      control: $("desktop-control"),
+      state: $("desktop-state"),
+    });
+    view.toggle();
+  };
+  $("show-desktop").addEventListener("click", () => open().catch((error) => banner(error.message)));
+  $("hide-desktop").addEventListener("click", () => view?.close());
+}
 if (chat) {
   new ChatView({ chat, dom, onStatus: showBusy }).start();
   showBusy(chat.status);
