@@ -19,7 +19,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from chats import selectors, services
+from chats import push, selectors, services
 from chats.attachments import IMAGE_TYPES, MAX_FILE_BYTES, TEXT_TYPES
 from chats.errors import FileTooLarge
 from chats.models import Chat, ChatFile
@@ -36,8 +36,12 @@ from chats.serializers import (
     MessagePageSerializer,
     MessageSendSerializer,
     MessageSerializer,
+    PushSubscriptionCreateSerializer,
+    PushSubscriptionDeleteSerializer,
+    PushSubscriptionSerializer,
     QueuedMessageSerializer,
     SendResultSerializer,
+    VapidPublicKeySerializer,
 )
 from costs import selectors as cost_selectors
 from costs.serializers import ChatCostSerializer
@@ -261,3 +265,35 @@ def _file_response(chat_file: ChatFile) -> HttpResponse:
     response["Content-Security-Policy"] = "default-src 'none'; sandbox"
     response["ETag"] = f'"{chat_file.pk}"'
     return response
+
+
+class PushSubscriptionApi(APIView):
+    @extend_schema(
+        request=PushSubscriptionCreateSerializer,
+        responses={201: PushSubscriptionSerializer},
+        description="Register this browser for notifications when a chat finishes: the JSON of its "
+        "`PushSubscription`. Subscribing again with the same endpoint refreshes it.",
+    )
+    def post(self, request: Request) -> Response:
+        data = _valid(PushSubscriptionCreateSerializer, request.data)
+        subscription = services.push_subscription_save(
+            user=_me(request), endpoint=data["endpoint"], p256dh=data["keys"]["p256dh"], auth=data["keys"]["auth"]
+        )
+        return Response(PushSubscriptionSerializer(subscription).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(
+        request=PushSubscriptionDeleteSerializer,
+        parameters=[OpenApiParameter("endpoint", OpenApiTypes.URI, description="Instead of a JSON body.")],
+        responses={204: None},
+        description="Stop notifying this browser (its endpoint in the body or the query).",
+    )
+    def delete(self, request: Request) -> Response:
+        data = _valid(PushSubscriptionDeleteSerializer, request.data or request.query_params)
+        services.push_subscription_delete(user=_me(request), endpoint=data["endpoint"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class VapidPublicKeyApi(APIView):
+    @extend_schema(responses=VapidPublicKeySerializer, description="The key browsers subscribe with.")
+    def get(self, request: Request) -> Response:
+        return Response({"public_key": push.public_key()})

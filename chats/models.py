@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -198,3 +199,24 @@ class UserPreferences(models.Model):
 
     class Meta:
         verbose_name_plural = "user preferences"
+
+
+class PushSubscription(models.Model):
+    """A browser's Web Push subscription (its `PushSubscription.toJSON()`), for its user."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="push_subscriptions")
+    # The push service URL is the browser's identity: one row per browser, whoever signed in last.
+    endpoint = models.URLField(max_length=1000, unique=True)
+    p256dh = models.CharField(max_length=200, help_text="The browser's P-256 public key, base64url.")
+    auth = models.CharField(max_length=100, help_text="The browser's 16-byte auth secret, base64url.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["id"]
+
+    def __str__(self) -> str:
+        return f"push subscription {self.pk} of user {self.user_id}"
+
+    def info(self) -> dict[str, Any]:
+        """The shape Web Push libraries take."""
+        return {"endpoint": self.endpoint, "keys": {"p256dh": self.p256dh, "auth": self.auth}}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
+from urllib.parse import urlsplit
 
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from chats.models import Chat, ChatFile, Message, QueuedMessage
+from chats.models import Chat, ChatFile, Message, PushSubscription, QueuedMessage
+from config import vapid
 
 
 class ChatSerializer(serializers.ModelSerializer[Chat]):
@@ -146,6 +150,56 @@ class SendResultSerializer(serializers.Serializer[Any]):
     queued = serializers.BooleanField()
     message = MessageSerializer(required=False)
     queued_message = QueuedMessageSerializer(required=False)
+
+
+class PushSubscriptionSerializer(serializers.ModelSerializer[PushSubscription]):
+    class Meta:
+        model = PushSubscription
+        fields = ["id", "endpoint", "created_at"]
+        read_only_fields = fields
+
+
+def _b64url_length(value: str) -> int:
+    try:
+        return len(base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)))
+    except (binascii.Error, ValueError):
+        return -1
+
+
+class PushKeysSerializer(serializers.Serializer[Any]):
+    p256dh = serializers.CharField(max_length=200, help_text="The browser's P-256 public key, base64url.")
+    auth = serializers.CharField(max_length=100, help_text="The browser's 16-byte auth secret, base64url.")
+
+    def validate_p256dh(self, value: str) -> str:
+        if _b64url_length(value) != 65:
+            raise serializers.ValidationError("Must be an uncompressed P-256 public key (65 bytes), base64url.")
+        return value
+
+    def validate_auth(self, value: str) -> str:
+        if _b64url_length(value) != 16:
+            raise serializers.ValidationError("Must be a 16-byte secret, base64url.")
+        return value
+
+
+class PushSubscriptionCreateSerializer(serializers.Serializer[Any]):
+    """A browser's `PushSubscription.toJSON()`, as it is."""
+
+    endpoint = serializers.URLField(max_length=1000)
+    keys = PushKeysSerializer()
+    expirationTime = serializers.IntegerField(required=False, allow_null=True)  # the browser's own name
+
+    def validate_endpoint(self, value: str) -> str:
+        if urlsplit(value).scheme != "https" and not vapid.allow_http():
+            raise serializers.ValidationError("Push service endpoints must be https URLs.")
+        return value
+
+
+class PushSubscriptionDeleteSerializer(serializers.Serializer[Any]):
+    endpoint = serializers.URLField(max_length=1000)
+
+
+class VapidPublicKeySerializer(serializers.Serializer[Any]):
+    public_key = serializers.CharField(help_text="`applicationServerKey` for `pushManager.subscribe`, base64url.")
 
 
 def message_event(message: Message) -> dict[str, Any]:

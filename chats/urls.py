@@ -19,5 +19,7 @@ urlpatterns = [
     path("chats/<str:chat_id>/cost/", apis.ChatCostApi.as_view(), name="chat-cost"),
     path("files/", apis.FileUploadApi.as_view(), name="file-upload"),
     path("files/<str:file_id>/", apis.FileDownloadApi.as_view(), name="file-download"),
+    path("push/subscriptions/", apis.PushSubscriptionApi.as_view(), name="push-subscriptions"),
+    path("push/vapid-public-key/", apis.VapidPublicKeyApi.as_view(), name="push-vapid-public-key"),
     path("me/prompt/", apis.MyPromptApi.as_view(), name="my-prompt"),
 ]

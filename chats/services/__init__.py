@@ -11,6 +11,7 @@ from chats.services.chats import (
 )
 from chats.services.files import file_create
 from chats.services.messages import SendResult, message_edit, message_send, queued_delete, queued_promote
+from chats.services.push import push_subscription_delete, push_subscription_save
 
 __all__ = [
     "SendResult",
@@ -24,6 +25,8 @@ __all__ = [
     "file_create",
     "message_edit",
     "message_send",
+    "push_subscription_delete",
+    "push_subscription_save",
     "queued_delete",
     "queued_promote",
 ]
