@@ -32,12 +32,13 @@ def chat_create(
     workspace_id: uuid.UUID | None = None,
     parent: Chat | None = None,
     title: str | None = None,
+    mode: str | None = None,
 ) -> Chat:
     """Create a chat with its first user message, `pending` so a worker picks it up.
 
     The deployment system prompt and the workspace awareness note are stored first (model-only),
     so changing the deployment prompt later affects new chats only. A `parent` makes a sub-agent
-    chat in the parent's tree.
+    chat in the parent's tree; `mode` (computer_use) is fixed at creation.
     """
     parts = input_to_parts(content, resolve_file=file_resolver(owner.pk))
     model_config = resolve_model_config(model_config_id)
@@ -54,6 +55,7 @@ def chat_create(
             workspace=workspace,
             parent=parent,
             root_id=parent.root_chat_id if parent else None,
+            mode=mode,
             status=ChatStatus.WAITING,
         )
         costs.usage_admit(user_id=owner.pk, root_chat_id=chat.root_chat_id)

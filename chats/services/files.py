@@ -45,3 +45,13 @@ def _referenced_file_ids(chat: Chat) -> set[str]:
         *QueuedMessage.objects.filter(chat=chat).values_list("parts", flat=True),
     ]
     return {part["file_id"] for parts in rows for part in parts if part.get("type") == "file"}
+
+
+def tool_file_create(*, chat: Chat, data: bytes, name: str, media_type: str) -> ChatFile:
+    """Store a file a tool made (a screenshot, a recording) in the chat, as its owner's.
+
+    Our own output, so no sniffing and no 10 MiB upload cap (recordings have their own cap).
+    """
+    return ChatFile.objects.create(
+        owner_id=chat.owner_id, chat=chat, name=name, media_type=media_type, size=len(data), data=data
+    )

@@ -16,6 +16,7 @@ from chats import services, worker
 from chats.enums import BUSY_STATUSES, BusyBehavior, ChatStatus, Role
 from chats.models import Chat, Message, QueuedMessage
 from chats.parts import parts_text
+from chats.tools import recordings
 from config.api_errors import APIError
 from workspaces.tools.base import Tool, ToolContext, ToolResult
 
@@ -128,6 +129,7 @@ class WaitAgent(_ChildTool):
 
     def act_on(self, child: Chat, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
         deadline = time.monotonic() + float(args.get("timeout_seconds", DEFAULT_WAIT_SECONDS))
+        recording = recordings.recording_begin(child)  # computer-use children only
         with worker.status_changes(child.pk) as changed:
             while _busy(child):
                 if ctx.cancelled.is_set():
@@ -138,6 +140,8 @@ class WaitAgent(_ChildTool):
                     )
                 _sleep_until_change(changed, ctx, deadline)
         result = {"chat_id": str(child.pk), "title": child.title, "report": _report(child), "status": child.status}
+        if recording:
+            result.update(recordings.recording_finish(child))
         if child.status == ChatStatus.ERROR:
             return ToolResult({**result, "error": child.last_error or "agent reached error status"}, is_error=True)
         return ToolResult(result)
