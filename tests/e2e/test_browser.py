@@ -60,6 +60,14 @@ def shot(page: Any, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
+def person(django_user_model: Any, username: str) -> Any:
+    """A user who can log in through the form."""
+    user = make_user(django_user_model, username)
+    user.set_password(PASSWORD)
+    user.save()
+    return user
+
+
 def log_in(page: Any, username: str) -> None:
     page.goto("/")
     assert "/login/" in page.url
@@ -84,9 +92,7 @@ def streamed_text(page: Any) -> str:
 def test_a_chat_streams_queues_survives_reload_and_interrupts(
     live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
 ) -> None:
-    user = make_user(django_user_model, "carol")
-    user.set_password(PASSWORD)
-    user.save()
+    user = person(django_user_model, "carol")
     words = [f"word{i} " for i in range(60)]
     script(
         llm,
@@ -157,9 +163,7 @@ def test_another_users_chat_page_is_not_found(
     live_app: LiveApp, django_user_model: Any, alice: Any, mock_model: Any, page: Any
 ) -> None:
     chat = Chat.objects.create(owner=alice, title="alice's secret", model_config=mock_model)
-    user = make_user(django_user_model, "dave")
-    user.set_password(PASSWORD)
-    user.save()
+    person(django_user_model, "dave")
     log_in(page, "dave")
     response = page.goto(f"/chats/{chat.pk}/")
     assert response.status == 404
@@ -169,9 +173,7 @@ def test_another_users_chat_page_is_not_found(
 def test_sub_agents_nest_under_their_parent_and_the_tool_call_links_to_them(
     live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
 ) -> None:
-    user = make_user(django_user_model, "erin")
-    user.set_password(PASSWORD)
-    user.save()
+    user = person(django_user_model, "erin")
     spawn = {"name": "spawn_agent", "arguments": {"prompt": "child job: count files", "title": "File counter"}}
     script(llm, {"text": "Delegating.", "tool_calls": [spawn]}, match="delegate", stream=True)
 
@@ -199,9 +201,7 @@ def test_sub_agents_nest_under_their_parent_and_the_tool_call_links_to_them(
 def test_retries_show_edits_rerun_and_a_dropped_connection_heals(
     live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
 ) -> None:
-    user = make_user(django_user_model, "frank")
-    user.set_password(PASSWORD)
-    user.save()
+    user = person(django_user_model, "frank")
     flaky = {"error": {"status": 429, "message": "slow down please", "retry_after": 3}}
     script(llm, flaky, {"text": "Recovered answer."}, match="flaky task", stream=True)
     script(llm, {"text": "Edited answer."}, match="edited task", stream=True)
@@ -268,9 +268,7 @@ def test_markdown_from_the_model_cannot_inject_markup(live_app: LiveApp, page: A
 def test_a_workspace_chat_shows_its_changes_and_can_be_retitled_and_archived(
     live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
 ) -> None:
-    user = make_user(django_user_model, "grace")
-    user.set_password(PASSWORD)
-    user.save()
+    user = person(django_user_model, "grace")
     template = WorkspaceTemplate.objects.create(name="git-repo", backend="local", startup_script="git init -q")
     workspace = workspace_services.workspace_create(owner_id=user.pk, template=template, name="scratch")
     workspace_services.workspace_run_startup(workspace=workspace)
@@ -309,9 +307,7 @@ def test_a_workspace_chat_shows_its_changes_and_can_be_retitled_and_archived(
 def test_attachments_are_picked_or_dropped_shown_and_reach_the_model(
     live_app: LiveApp, django_user_model: Any, llm: Any, mock_model: Any, page: Any
 ) -> None:
-    user = make_user(django_user_model, "heidi")
-    user.set_password(PASSWORD)
-    user.save()
+    person(django_user_model, "heidi")
     image = samples.png(8, 8)
     log_in(page, "heidi")
 
