@@ -8,10 +8,7 @@ tests/e2e/artifacts/.
 from __future__ import annotations
 
 import base64
-import os
-import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,68 +16,20 @@ import pytest
 from chats.models import Chat, Message
 from chats.parts import parts_text
 from tests.chats import samples
-from tests.conftest import make_user
+from tests.e2e.browser import BROWSER_TESTS, CHAT_URL, browser_page, log_in, open_page, person, shot
 from tests.e2e.conftest import LiveApp
 from tests.llm import recorded, script
 from workspaces import services as workspace_services
 from workspaces.models import WorkspaceTemplate
 
-CHROMIUM = os.environ.get("CHATD_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-PASSWORD = "correct horse battery staple"
-WAIT_MS = 30_000
-CHAT_URL = re.compile(r"/chats/[0-9a-f-]{36}/$")
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-pytestmark = [
-    pytest.mark.core,
-    pytest.mark.django_db(transaction=True),
-    pytest.mark.skipif(not Path(CHROMIUM).exists(), reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"),
-]
+pytest.importorskip("playwright.sync_api")
+pytestmark = BROWSER_TESTS
 
 
 @pytest.fixture
 def page(live_app: LiveApp, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    ARTIFACTS.mkdir(exist_ok=True)
-    # Playwright's sync API keeps an event loop on this thread; the test's ORM reads are still sync.
-    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "1")
-    with playwright_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
-        context = browser.new_context(base_url=live_app.http, viewport={"width": 1280, "height": 860})
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
+    with browser_page(live_app.http, monkeypatch) as page:
         yield page
-        browser.close()
-
-
-def shot(page: Any, name: str) -> None:
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def person(django_user_model: Any, username: str) -> Any:
-    """A user who can log in through the form."""
-    user = make_user(django_user_model, username)
-    user.set_password(PASSWORD)
-    user.save()
-    return user
-
-
-def log_in(page: Any, username: str) -> None:
-    page.goto("/")
-    assert "/login/" in page.url
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(lambda url: "/login/" not in url)
-    page.locator("html[data-ready]").wait_for(state="attached")
-
-
-def open_page(page: Any, path: str) -> None:
-    page.goto(path)
-    page.locator("html[data-ready]").wait_for(state="attached")
 
 
 def streamed_text(page: Any) -> str:
