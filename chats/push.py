@@ -32,9 +32,9 @@ from chats.enums import Role
 from chats.models import Chat, Message, PushSubscription
 from chats.parts import parts_text
 from config import vapid
-from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
+from providers.completions import complete_text
+from providers.interface import ProviderError
 from providers.models import ModelConfig
-from providers.registry import get_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -136,15 +136,7 @@ def _summary_model(chat: Chat) -> ModelConfig | None:
 
 
 def _complete(model: ModelConfig, prompt: str) -> str:
-    provider = model.provider
-    adapter = get_adapter(ProviderSettings(provider.kind, provider.effective_api_key(), provider.base_url))
-    request = LLMRequest(
-        model=model.model,
-        messages=[PromptMessage("system", [{"type": "text", "text": SUMMARY_PROMPT}]),
-                  PromptMessage("user", [{"type": "text", "text": prompt}])],
-        max_output_tokens=SUMMARY_MAX_TOKENS,
-    )  # fmt: skip
-    return adapter.complete(request).text
+    return complete_text(model, system=SUMMARY_PROMPT, text=prompt, max_output_tokens=SUMMARY_MAX_TOKENS)
 
 
 def clip(text: str) -> str:

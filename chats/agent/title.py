@@ -11,9 +11,9 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from chats.enums import Role
 from chats.models import DEFAULT_TITLE, Chat, Message
 from chats.parts import TITLE_MAX_CHARS, fallback_title, parts_text
-from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
+from providers.completions import complete_text
+from providers.interface import ProviderError
 from providers.models import ModelConfig
-from providers.registry import get_adapter
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +59,7 @@ def eligible_text(chat: Chat) -> str | None:
 
 def generate(model_config: ModelConfig, text: str) -> str:
     """One short completion, normalised; "" when the model gave nothing usable."""
-    provider = model_config.provider
-    adapter = get_adapter(ProviderSettings(provider.kind, provider.effective_api_key(), provider.base_url))
-    request = LLMRequest(
-        model=model_config.model,
-        messages=[PromptMessage("system", [{"type": "text", "text": SYSTEM_PROMPT}]),
-                  PromptMessage("user", [{"type": "text", "text": text}])],
-        max_output_tokens=MAX_OUTPUT_TOKENS,
-    )  # fmt: skip
-    return normalise(adapter.complete(request).text)
+    return normalise(complete_text(model_config, system=SYSTEM_PROMPT, text=text, max_output_tokens=MAX_OUTPUT_TOKENS))
 
 
 QUOTES = "\"'`\u201c\u201d\u2018\u2019"
