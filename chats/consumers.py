@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import uuid
 from collections import deque
 from typing import Any
@@ -14,7 +13,7 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.http import Http404
 
-from chats import selectors, streaming
+from chats import selectors, stream_hub, streaming
 from chats.serializers import message_event, queue_event, status_event
 from chats.stream_state import Snapshot, stream_state
 from costs import metrics
@@ -32,6 +31,11 @@ MAX_BEHIND_BYTES = 1 << 20
 
 def _data_frame(encoded_events: list[str]) -> str:
     return '{"type": "data", "events": [' + ", ".join(encoded_events) + "]}"
+
+
+def _numbered(body: str, seq: int) -> str:
+    """An encoded event (a JSON object, as stream_state.encode made it) with its seq added."""
+    return f'{body[:-1]}, "seq": {seq}}}'
 
 
 def _frames(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -75,9 +79,10 @@ def _owns_chat(user: Any, chat_id: str) -> bool:
 class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
     """`/ws/chats/{id}/?after_id=N`: a snapshot, then the live events in `seq` order, each once.
 
-    Live events never wait for the socket: they go to an outbox that a sender task feeds to the
-    socket at the client's pace, so the channel layer is always drained. A client that falls
-    more than MAX_BEHIND_BYTES behind is closed with 4409 and resyncs from a snapshot.
+    Live events come from this process's stream hub, already JSON-encoded, and never wait for
+    the socket: they go to an outbox that a sender task feeds to the socket at the client's
+    pace. A client that falls more than MAX_BEHIND_BYTES behind is closed with 4409 and resyncs
+    from a snapshot.
     """
 
     async def connect(self) -> None:
@@ -90,21 +95,29 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         if not await _owns_chat(user, chat_id):
             await self.close(code=CLOSE_NOT_FOUND)
             return
-        # Subscribe before reading the snapshot so nothing falls between the two; live events
-        # wait in the channel until connect() returns, and those it already covers are dropped.
-        self.group = streaming.chat_group(chat_id)
-        await self.channel_layer.group_add(self.group, self.channel_name)
-        live = await stream_state().snapshot(uuid.UUID(chat_id))
-        self.last_seq = live.seq
-        self.held: dict[int, dict[str, Any]] = {}
+        self.last_seq: int | None = None  # known once the snapshot is read; events wait in `held`
+        self.held: dict[int, str] = {}  # seq -> encoded event, received ahead of its turn
         self.outbox: deque[str] = deque()  # live events, JSON-encoded, the socket has not taken yet
         self.outbox_bytes = 0
         self.outbox_filled = asyncio.Event()
         self.cut_off = False
+        # Subscribe before reading the snapshot so nothing falls between the two; events that
+        # arrive meanwhile are held, and those the snapshot already covers are dropped.
+        self.chat_id = chat_id
+        try:
+            await stream_hub.join(chat_id, self)
+        except stream_hub.FeedLost:
+            self._resync()
+            return
+        live = await stream_state().snapshot(uuid.UUID(chat_id))
+        self.last_seq = live.seq
+        self.held = {seq: body for seq, body in self.held.items() if seq > live.seq}
+        self._release_held()  # to the outbox, which the sender starts on after the snapshot
         for frame in _frames(await _chat_snapshot(user, chat_id, self._after_id(), live)):
             await self.send_json(frame)
-        self.sender = asyncio.create_task(self._send_live())
-        metrics.ACTIVE_STREAMS.inc()
+        if not self.cut_off:
+            self.sender = asyncio.create_task(self._send_live())
+            metrics.ACTIVE_STREAMS.inc()
 
     def _after_id(self) -> int:
         query = parse_qs(self.scope.get("query_string", b"").decode())
@@ -117,33 +130,44 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         if sender := getattr(self, "sender", None):
             sender.cancel()
             metrics.ACTIVE_STREAMS.dec()
-        if group := getattr(self, "group", None):
-            await self.channel_layer.group_discard(group, self.channel_name)
+        if chat_id := getattr(self, "chat_id", None):
+            stream_hub.leave(chat_id, self)
 
-    async def chat_events(self, message: dict[str, Any]) -> None:
+    def stream_events(self, first_seq: int, bodies: list[str]) -> None:
+        """A batch from the hub (stream_hub.Listener), numbered from `first_seq`."""
         if self.cut_off:
             return
+        if self.last_seq is not None and not self.held and first_seq == self.last_seq + 1:
+            self.last_seq += len(bodies)  # the usual case: the very next events, in order
+            self._post([_numbered(body, first_seq + i) for i, body in enumerate(bodies)])
+            return
+        for offset, body in enumerate(bodies):
+            if self.last_seq is None or first_seq + offset > self.last_seq:
+                self.held[first_seq + offset] = body
+        if self.last_seq is not None:
+            self._release_held()
+
+    def stream_lost(self) -> None:
+        self._resync()
+
+    def _release_held(self) -> None:
+        assert self.last_seq is not None
         ready = []
-        for event in message["events"]:
-            if event["seq"] > self.last_seq:
-                self.held[event["seq"]] = event
         while self.last_seq + 1 in self.held:
             self.last_seq += 1
-            ready.append(self.held.pop(self.last_seq))
+            ready.append(_numbered(self.held.pop(self.last_seq), self.last_seq))
         self._post(ready)
         if self.held:
             asyncio.get_running_loop().call_later(GAP_TIMEOUT_SECONDS, self._check_gap, self.last_seq)
 
-    def _post(self, events: list[dict[str, Any]]) -> None:
-        if not events:
+    def _post(self, encoded_events: list[str]) -> None:
+        if not encoded_events:
             return
         if self.outbox_bytes > MAX_BEHIND_BYTES:
             self._resync()
             return
-        for event in events:
-            encoded = json.dumps(event)
-            self.outbox.append(encoded)
-            self.outbox_bytes += len(encoded)
+        self.outbox.extend(encoded_events)
+        self.outbox_bytes += sum(map(len, encoded_events))
         self.outbox_filled.set()
 
     async def _send_live(self) -> None:
@@ -170,7 +194,8 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         if self.cut_off:
             return
         self.cut_off = True
-        self.sender.cancel()  # a frame it was waiting to write is not half-written: writes are whole
+        if sender := getattr(self, "sender", None):
+            sender.cancel()  # a frame it was waiting to write is not half-written: writes are whole
         self.outbox.clear()
         self.held.clear()
         self.outbox_bytes = 0

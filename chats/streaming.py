@@ -1,10 +1,11 @@
-"""The only module that touches the channel layer: groups, and publishing from any thread.
+"""Publishing from any thread: chat events (through the stream state), sidebar events and
+control pings (through the channel layer, which only this module touches).
 
-Channel layers are asyncio objects: the in-memory one lives on exactly one event loop (the
-ASGI server's, in embedded mode), and channels-redis keeps its connections per loop. So every
-publish, from whatever thread, is handed to one process-wide publisher loop and sent there in
-order. ``serve`` binds that loop to the server's own loop; elsewhere (Celery workers, scripts)
-a background loop thread is started on first use.
+Channel layers and Redis clients are asyncio objects: the in-memory layer lives on exactly one
+event loop (the ASGI server's, in embedded mode), and channels-redis keeps its connections per
+loop. So every publish, from whatever thread, is handed to one process-wide publisher loop and
+sent there in order. ``serve`` binds that loop to the server's own loop; elsewhere (Celery
+workers, scripts) a background loop thread is started on first use.
 """
 
 from __future__ import annotations
@@ -13,20 +14,16 @@ import asyncio
 import logging
 import threading
 import uuid
+from collections import deque
 from typing import Any
 
 from channels.layers import get_channel_layer
 
-from chats.stream_state import stream_state
+from chats.stream_state import Op, Publish, SetBase, stream_state
 
 logger = logging.getLogger(__name__)
 
-CHAT_EVENTS = "chat.events"  # consumer handler: chat_events
 SIDEBAR_EVENT = "sidebar.event"  # consumer handler: sidebar_event
-
-
-def chat_group(chat_id: uuid.UUID | str) -> str:
-    return f"chat.{uuid.UUID(str(chat_id)).hex}"
 
 
 def owner_group(user_id: int) -> str:
@@ -44,22 +41,38 @@ class _Publisher:
     ago: then deltas wait for that window to close and go together (anything but a delta still
     flushes at once). So a model that streams slower than the window loses no time to it, and a
     fast one costs one message per window. Each batch gets its seqs and in-flight buffer changes
-    from the stream state in one atomic step, then goes to the chat's group.
+    from the stream state, which delivers it to the chat's subscribers in the same atomic step;
+    the batches of all chats due at the same moment share one stream-state round trip.
+
+    Submissions from other threads wait in `inbox` and wake the loop once for all of them.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.queue: asyncio.Queue[tuple[Any, ...]] = asyncio.Queue()
+        self.inbox: deque[tuple[Any, ...]] = deque()  # appended on any thread, taken on the loop
+        self.wake_pending = False
         self.pending: dict[uuid.UUID, list[tuple[str, Any]]] = {}
         self.flush_requested: set[uuid.UUID] = set()
         self.windows: set[uuid.UUID] = set()  # chats flushed less than COALESCE_SECONDS ago
         self.task = loop.create_task(self._drain()) if loop.is_running() else None
 
-    def submit(self, group: str, message: dict[str, Any]) -> None:
-        self.loop.call_soon_threadsafe(self._put, ("group", group, message))
+    def submit(self, item: tuple[Any, ...]) -> None:
+        """From any thread: ("group", group, message), ("call", function, args) or
+        ("chat", chat_id, kind, payload, urgent)."""
+        self.inbox.append(item)
+        if not self.wake_pending:  # cleared on the loop before it empties the inbox: none is missed
+            self.wake_pending = True
+            self.loop.call_soon_threadsafe(self._take_inbox)
 
-    def submit_chat(self, chat_id: uuid.UUID, kind: str, payload: Any, *, urgent: bool) -> None:
-        self.loop.call_soon_threadsafe(self._add_chat_item, chat_id, kind, payload, urgent)
+    def _take_inbox(self) -> None:
+        self.wake_pending = False
+        while self.inbox:
+            item = self.inbox.popleft()
+            if item[0] == "chat":
+                self._add_chat_item(*item[1:])
+            else:
+                self._put(item)
 
     def _put(self, item: tuple[Any, ...]) -> None:
         if self.task is None:
@@ -87,31 +100,47 @@ class _Publisher:
     async def _drain(self) -> None:
         layer = get_channel_layer()
         while True:
-            item = await self.queue.get()
-            try:
-                if item[0] == "group":
-                    await layer.group_send(item[1], item[2])
-                elif item[0] == "call":
-                    self.loop.run_in_executor(None, item[1], *item[2])
-                else:
-                    await self._flush_chat(layer, item[1])
-            except Exception:  # a lost live event shows as a seq gap: the client resyncs
-                logger.exception("publishing %s failed", item[:2])
+            items = [await self.queue.get()]
+            while not self.queue.empty():
+                items.append(self.queue.get_nowait())
+            ops: list[Op] = []
+            for item in items:
+                if item[0] == "chat":
+                    ops += self._chat_ops(item[1])
+                    continue
+                await self._apply(ops)  # what was submitted before it goes out before it
+                ops = []
+                try:
+                    if item[0] == "group":
+                        await layer.group_send(item[1], item[2])
+                    else:
+                        self.loop.run_in_executor(None, item[1], *item[2])
+                except Exception:
+                    logger.exception("publishing %s failed", item[:2])
+            await self._apply(ops)
 
-    async def _flush_chat(self, layer: Any, chat_id: uuid.UUID) -> None:
+    async def _apply(self, ops: list[Op]) -> None:
+        if not ops:
+            return
+        try:
+            await stream_state().apply(ops)
+        except Exception:  # lost before they were numbered: sockets see no gap; snapshots have the rows
+            logger.exception("publishing chat events failed")
+
+    def _chat_ops(self, chat_id: uuid.UUID) -> list[Op]:
+        """The chat's pending items as stream-state ops: runs of events cut into frames."""
         self.flush_requested.discard(chat_id)
-        state = stream_state()
+        ops: list[Op] = []
         batch: list[dict[str, Any]] = []
         for kind, payload in [*self.pending.pop(chat_id, []), ("end", None)]:
             if kind == "events":
                 batch += payload
             if batch and (kind != "events" or len(batch) >= FRAME_EVENTS):
-                for start in range(0, len(batch), FRAME_EVENTS):
-                    numbered = await state.publish(chat_id, batch[start : start + FRAME_EVENTS])
-                    await layer.group_send(chat_group(chat_id), {"type": CHAT_EVENTS, "events": numbered})
+                ops += [Publish(chat_id, batch[i : i + FRAME_EVENTS]) for i in range(0, len(batch), FRAME_EVENTS)]
                 batch = []
             if kind == "base":
-                await state.set_base(chat_id, payload)
+                ops.append(SetBase(chat_id, payload))
+        return ops
 
 
 _publisher: _Publisher | None = None
@@ -138,7 +167,7 @@ def _get_publisher() -> _Publisher:
 def publish_chat_events(chat_id: uuid.UUID | str, events: list[dict[str, Any]]) -> None:
     """Queue events for every subscriber of the chat; never blocks the caller."""
     urgent = any(event["type"] != "message_part" for event in events)
-    _get_publisher().submit_chat(uuid.UUID(str(chat_id)), "events", events, urgent=urgent)
+    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "events", events, urgent))
 
 
 def call_after_publishing(function: Any, *args: Any) -> None:
@@ -146,18 +175,17 @@ def call_after_publishing(function: Any, *args: Any) -> None:
 
     Dispatching a run this way keeps `pending` ahead of the worker's `running` in seq order.
     """
-    publisher = _get_publisher()
-    publisher.loop.call_soon_threadsafe(publisher._put, ("call", function, args))
+    _get_publisher().submit(("call", function, args))
 
 
 def set_stream_base(chat_id: uuid.UUID | str, message_id: int) -> None:
     """A step starts streaming after `message_id`: earlier in-flight parts are stale."""
-    _get_publisher().submit_chat(uuid.UUID(str(chat_id)), "base", message_id, urgent=True)
+    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "base", message_id, True))
 
 
 def publish_sidebar_event(user_id: int, kind: str, chat: dict[str, Any]) -> None:
     event = {"type": "chat", "kind": kind, "chat": chat}
-    _get_publisher().submit(owner_group(user_id), {"type": SIDEBAR_EVENT, "event": event})
+    _get_publisher().submit(("group", owner_group(user_id), {"type": SIDEBAR_EVENT, "event": event}))
 
 
 # --- control pings: how a worker hears that its run's chat changed under it -------------
@@ -171,7 +199,7 @@ def control_group(chat_id: uuid.UUID | str) -> str:
 
 def publish_control(chat_id: uuid.UUID | str) -> None:
     """Tell the worker running this chat (if any) to re-check the row: its status changed."""
-    _get_publisher().submit(control_group(chat_id), {"type": CHAT_CONTROL, "chat_id": str(chat_id)})
+    _get_publisher().submit(("group", control_group(chat_id), {"type": CHAT_CONTROL, "chat_id": str(chat_id)}))
 
 
 class ControlListener:

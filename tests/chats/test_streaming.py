@@ -9,24 +9,15 @@ from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import pytest
-from channels import DEFAULT_CHANNEL_LAYER
-from channels.layers import BaseChannelLayer, channel_layers
 
 from chats import streaming
+from tests.chats.streams import joined
 
 pytestmark = [pytest.mark.core]
 
 
 @pytest.fixture
-def layer(monkeypatch: pytest.MonkeyPatch) -> BaseChannelLayer:
-    """A layer of its own: the process-wide one may be receiving on another test's loop."""
-    fresh = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
-    monkeypatch.setattr(streaming, "get_channel_layer", lambda: fresh)
-    return fresh
-
-
-@pytest.fixture
-def publisher_loop(layer: BaseChannelLayer, monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.AbstractEventLoop]:
+def publisher_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.AbstractEventLoop]:
     """A publisher on a loop of its own (as `serve` binds its loop), dropped afterwards."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="test-publisher", daemon=True)
@@ -56,7 +47,7 @@ def _delta(chat_id: uuid.UUID, text: str) -> dict[str, Any]:
 
 
 def test_a_lone_delta_goes_out_at_once_and_later_ones_wait_for_the_window(
-    publisher_loop: asyncio.AbstractEventLoop, layer: BaseChannelLayer, monkeypatch: pytest.MonkeyPatch
+    publisher_loop: asyncio.AbstractEventLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(streaming, "COALESCE_SECONDS", 3600.0)  # a window that never closes by itself
 
@@ -64,17 +55,16 @@ def test_a_lone_delta_goes_out_at_once_and_later_ones_wait_for_the_window(
         return asyncio.run_coroutine_threadsafe(coroutine, publisher_loop).result(timeout=10)
 
     chat_id = uuid.uuid4()
-    channel = run(layer.new_channel("test-publisher."))
-    run(layer.group_add(streaming.chat_group(chat_id), channel))
+    subscriber = run(joined(chat_id))
 
     streaming.publish_chat_events(chat_id, [_delta(chat_id, "a")])
-    first = run(layer.receive(channel))["events"]
-    assert [e["part"]["text"] for e in first] == ["a"]
+    assert [e["part"]["text"] for e in subscriber.wait(1)] == ["a"]
 
     streaming.publish_chat_events(chat_id, [_delta(chat_id, "b")])
     streaming.publish_chat_events(chat_id, [_delta(chat_id, "c")])
     status = {"type": "status", "chat_id": str(chat_id), "status": "waiting", "last_error": None, "recovered": False}
     streaming.publish_chat_events(chat_id, [status])  # not a delta: flushes at once, held deltas first
-    second = run(layer.receive(channel))["events"]
-    assert [e.get("part", {}).get("text", e["type"]) for e in second] == ["b", "c", "status"]
-    assert [e["seq"] for e in first + second] == [1, 2, 3, 4]
+    received = subscriber.wait(4)
+    assert [e.get("part", {}).get("text", e["type"]) for e in received] == ["a", "b", "c", "status"]
+    assert [e["seq"] for e in received] == [1, 2, 3, 4]
+    assert subscriber.batches == 2  # b, c and the status went together

@@ -22,13 +22,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
-from channels import DEFAULT_CHANNEL_LAYER
-from channels.layers import channel_layers
-from redis.exceptions import TimeoutError as RedisTimeout
 
-from chats import streaming
+from chats import stream_hub
 from chats.models import Chat
 from config import celery_app
+from tests.chats.streams import joined
 from tests.e2e.conftest import ROOT, test_database_url
 
 # Short timings so recovery happens within a test. The pool is sized to the thread count: with 50
@@ -162,53 +160,30 @@ def cluster(transactional_db: Any, tmp_path: Path) -> Iterator[Cluster]:
 
 
 class EventRecorder:
-    """Every event published to one chat's channel-layer group, as a browser would see them.
+    """Every live event of one chat, as a browser would see them (this process's stream hub).
 
     Listens on its own event loop thread; `events` only grows.
     """
 
-    STOP = "test.stop"
-
     def __init__(self, chat_id: uuid.UUID) -> None:
-        self.events: list[dict[str, Any]] = []
-        self._group = streaming.chat_group(chat_id)
-        # Its own layer: the process-wide one may already be receiving on another loop (the
-        # worker code's control listener, when an earlier test ran a turn in this process).
-        self._layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
+        self._chat_id = chat_id
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="event-recorder", daemon=True)
         self._thread.start()
-        self._channel = self._run(self._subscribe())
-        self._listening = asyncio.run_coroutine_threadsafe(self._listen(), self._loop)
+        self._collector = self._run(joined(chat_id))
 
     def _run(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
 
-    async def _subscribe(self) -> str:
-        layer = self._layer
-        channel = await layer.new_channel("test-recorder.")
-        await layer.group_add(self._group, channel)
-        return str(channel)
-
-    async def _listen(self) -> None:
-        layer = self._layer
-        while True:
-            try:
-                message = await layer.receive(self._channel)
-            except RedisTimeout:  # redis-py 8 times out an idle blocking read after 5 s; messages wait in Redis
-                continue
-            if message["type"] == self.STOP:
-                return
-            self.events += message.get("events", [])
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self._collector.events
 
     def statuses(self) -> list[tuple[str, bool]]:
         return [(e["status"], e["recovered"]) for e in self.events if e["type"] == "status"]
 
     def close(self) -> None:
-        layer = self._layer
-        self._run(layer.group_discard(self._group, self._channel))
-        self._run(layer.send(self._channel, {"type": self.STOP}))
-        self._listening.result(timeout=10)
+        self._run(stream_hub.close())
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
