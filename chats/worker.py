@@ -17,7 +17,7 @@ from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import close_old_connections, connection
+from django.db import close_old_connections, connection, connections
 
 from chats import selectors, services, streaming
 from chats.agent import compaction, history, prompt, title
@@ -288,18 +288,32 @@ def _start_heartbeat() -> None:
 def _heartbeat_loop() -> None:
     while True:
         time.sleep(settings.CHATD_HEARTBEAT_SECONDS)
-        beating = dict(_runs)
-        if not beating:
-            continue
-        try:
-            ours = runs.run_heartbeats(runs={run_id: chat_id for run_id, (chat_id, _) in beating.items()})
+        heartbeat(dict(_runs))
+
+
+HEARTBEAT_DB = "heartbeat"  # settings.DATABASES: the same database, one connection outside the pool
+
+
+def heartbeat(beating: dict[str, tuple[uuid.UUID, RunControl]]) -> None:
+    """Prove these runs ({run id: (chat id, control)}) alive; cancel those whose chat was taken.
+
+    Runs on the heartbeat thread's own connection, so it never waits for a pooled one: the
+    pool may be busy with a burst of claims, and a late heartbeat reads as a dead worker.
+    """
+    db = connections[HEARTBEAT_DB]
+    try:
+        if beating:
+            ours = runs.run_heartbeats(runs={run: chat_id for run, (chat_id, _) in beating.items()}, using=HEARTBEAT_DB)
             for run_id in beating.keys() - ours:
                 chat_id, control = beating[run_id]
-                control.cancel(runs.run_check(chat_id=chat_id, worker_id=run_id) or CancelReason.SUPERSEDED)
-        except Exception:  # the database is away: runs carry on; stale recovery decides later
-            logger.exception("heartbeat failed")
-        finally:
-            _give_back_connection()
+                reason = runs.run_check(chat_id=chat_id, worker_id=run_id, using=HEARTBEAT_DB)
+                control.cancel(reason or CancelReason.SUPERSEDED)
+    except Exception:  # the database is away: runs carry on; stale recovery decides later
+        logger.exception("heartbeat failed")
+        db.close()  # perhaps broken: the next beat connects afresh
+    finally:
+        if not _runs:
+            db.close()  # an idle process holds no connection
 
 
 def shutdown_runs(timeout: float = 30.0) -> None:

@@ -94,6 +94,15 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
             "timeout": 30,
         },
     }
+# Heartbeats get a connection of their own, outside the pool: a burst of claims can hold every
+# pooled connection, and a heartbeat that waits for one past the stale limit makes a live run
+# look dead (its chat is recovered and runs twice). It is open only while the process runs chats.
+DATABASES["heartbeat"] = {
+    **DATABASES["default"],
+    "OPTIONS": {k: v for k, v in DATABASES["default"].get("OPTIONS", {}).items() if k != "pool"},
+    "CONN_MAX_AGE": None,
+    "TEST": {"MIRROR": "default"},
+}
 
 # --- auth -------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -61,9 +61,9 @@ def run_acquire(*, chat_id: uuid.UUID, worker_id: str | None = None) -> Chat | N
     return chat
 
 
-def run_check(*, chat_id: uuid.UUID, worker_id: str) -> CancelReason | None:
+def run_check(*, chat_id: uuid.UUID, worker_id: str, using: str = DEFAULT_DB_ALIAS) -> CancelReason | None:
     """None while the run is still ours; otherwise why it must stop."""
-    row = Chat.objects.filter(pk=chat_id).values("status", "worker_id").first()
+    row = Chat.objects.using(using).filter(pk=chat_id).values("status", "worker_id").first()
     if row is None:
         return CancelReason.SUPERSEDED
     if row["status"] == ChatStatus.RUNNING and row["worker_id"] == worker_id:
@@ -76,8 +76,9 @@ def run_heartbeat(*, chat_id: uuid.UUID, worker_id: str) -> bool:
     return worker_id in run_heartbeats(runs={worker_id: chat_id})
 
 
-def run_heartbeats(*, runs: dict[str, uuid.UUID]) -> set[str]:
-    """One heartbeat for all of a process's runs ({run id: chat id}), in two statements.
+def run_heartbeats(*, runs: dict[str, uuid.UUID], using: str = DEFAULT_DB_ALIAS) -> set[str]:
+    """One heartbeat for all of a process's runs ({run id: chat id}), in two statements on
+    database alias `using` (the worker's heartbeat thread passes its own connection's).
 
     Returns the run ids whose chat is still theirs; the others were taken away and must stop.
     """
@@ -86,7 +87,7 @@ def run_heartbeats(*, runs: dict[str, uuid.UUID]) -> set[str]:
     pairs = Q()
     for run_id, chat_id in runs.items():
         pairs |= Q(pk=chat_id, worker_id=run_id)
-    ours = Chat.objects.filter(pairs, status=ChatStatus.RUNNING)
+    ours = Chat.objects.using(using).filter(pairs, status=ChatStatus.RUNNING)
     ours.update(heartbeat_at=timezone.now())
     return {run_id for run_id in ours.values_list("worker_id", flat=True) if run_id}
 
