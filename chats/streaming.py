@@ -30,7 +30,9 @@ def owner_group(user_id: int) -> str:
     return f"owner.{user_id}"
 
 
-COALESCE_SECONDS = 0.02  # a fast model's deltas go out as one message per 20 ms, not per token
+# A fast model's deltas go out as one message per 5 ms, not per token. Models stream a delta
+# every 5-20 ms: a window as long as the gap would hold most deltas (up to a whole window each).
+COALESCE_SECONDS = 0.005
 FRAME_EVENTS = 256
 
 
