@@ -11,12 +11,13 @@ import socket
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chats import streaming
+from chats import push, streaming
 from chats.agent import compaction
 from chats.agent.compaction import Summary
 from chats.agent.control import CancelReason
@@ -185,9 +186,18 @@ def run_release(*, chat_id: uuid.UUID, outcome: Outcome, worker_id: str, error: 
         if error is not None:
             if ours:
                 set_status(chat, ChatStatus.ERROR, error=error)
+                _push_when_committed(chat, error=error)
             return
         if not promote_next_queued(chat) and chat.status != ChatStatus.WAITING:
             set_status(chat, ChatStatus.WAITING)
+            if outcome != Outcome.INTERRUPTED:
+                _push_when_committed(chat, error=None)
+
+
+def _push_when_committed(chat: Chat, *, error: str | None) -> None:
+    """A root chat's run ended by itself (not an interrupt, nothing queued): tell the owner."""
+    if chat.parent_id is None:
+        transaction.on_commit(partial(push.chat_finished, chat_id=chat.pk, owner_id=chat.owner_id, error=error))
 
 
 def promote_next_queued(chat: Chat) -> bool:
