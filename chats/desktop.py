@@ -42,7 +42,7 @@ def desktop_connect(*, user: Any, chat_id: str) -> socket.socket:
     Raises Http404 (not the user's chat), NoDesktop, or BackendError (it would not start).
     """
     chat = selectors.chat_get(user=user, chat_id=chat_id)
-    if not getattr(settings, "CHATD_DESKTOP_ENABLED", False) or chat.workspace_id is None:
+    if not settings.CHATD_DESKTOP_ENABLED or chat.workspace_id is None:
         raise NoDesktop
     workspace = Workspace.objects.filter(
         pk=chat.workspace_id, owner=user, status__in=[WorkspaceStatus.STARTING, WorkspaceStatus.RUNNING]

@@ -23,6 +23,7 @@ from chats import selectors, services, streaming
 from chats.agent import compaction, history, prompt, title
 from chats.agent.control import CancelReason, RunControl
 from chats.agent.loop import Outcome, Step, Turn, TurnFailed
+from chats.enums import ChatMode
 from chats.errors import InvalidInput
 from chats.models import Chat, UserPreferences
 from chats.services import runs
@@ -32,6 +33,7 @@ from costs import metrics
 from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
 from providers.models import ModelConfig
 from providers.registry import get_adapter
+from providers.selectors import computer_use_model
 from workspaces.models import Workspace
 from workspaces.services import workspace_instructions
 from workspaces.tools.base import ToolContext
@@ -77,13 +79,13 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
         message = exc.message if isinstance(exc, ProviderError) else str(getattr(exc, "detail", exc))
         return Outcome.COMPLETED, _fail(chat, ProviderError(message, kind="config"))
     title.start_if_eligible(chat, model_config)
-    tools = tools_for(is_root=chat.parent_id is None)
+    tools = tools_for(is_root=chat.parent_id is None, mode=chat.mode, workspace_id=chat.workspace_id)
     definitions = [tool.definition() for tool in tools.values()]
 
     def build_request(messages: list[PromptMessage]) -> LLMRequest:
         return LLMRequest(
             model=model_config.model,
-            messages=messages,
+            messages=prompt.recent_media_only(messages),
             tools=definitions,
             options=model_config.options,
             max_output_tokens=model_config.effective_max_output_tokens,
@@ -149,7 +151,13 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
 
 
 def _model_config(chat: Chat) -> ModelConfig:
-    """The chat's model if it still exists and is enabled, else the default (reference §2.6)."""
+    """The chat's model if it still exists and is enabled, else the default (reference §2.6).
+    Computer-use chats always run on the model configured for computer use (reference §10.5)."""
+    if chat.mode == ChatMode.COMPUTER_USE:
+        config = computer_use_model()
+        if config is None:
+            raise InvalidInput("No Anthropic model is configured for computer use.")
+        return config
     if chat.model_config_id is not None:
         config = ModelConfig.objects.select_related("provider").filter(pk=chat.model_config_id).first()
         if config is not None and config.enabled and config.provider.enabled:
@@ -168,6 +176,7 @@ def _prompt(chat: Chat, preferences: UserPreferences | None) -> list[PromptMessa
     workspace = Workspace.objects.filter(pk=chat.workspace_id).first() if chat.workspace_id else None
     blocks = [
         prompt.SUBAGENT_INSTRUCTION if chat.parent_id else "",
+        prompt.COMPUTER_USE_INSTRUCTION if chat.mode == ChatMode.COMPUTER_USE else "",
         workspace_instructions(workspace) if workspace else "",
         prompt.user_instructions(custom) if custom and custom.strip() else "",
     ]

@@ -50,3 +50,15 @@ def positive_int(name: str, default: int) -> int:
     if value <= 0:
         raise environ.ImproperlyConfigured(f"{name} must be a positive integer, got {value}")
     return value
+
+
+def desktop_geometry(name: str, default: str) -> str:
+    """A `WIDTHxHEIGHT` desktop size, checked now so a typo fails at start-up, not at first use."""
+    from workspaces.desktop.geometry import parse_geometry  # plain module: no Django models
+
+    value = env.str(name, default=default)
+    try:
+        parse_geometry(value)
+    except ValueError as exc:
+        raise environ.ImproperlyConfigured(f"{name}: {exc}") from exc
+    return value

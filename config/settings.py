@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from config.env import data_dir, env, positive_int, redis_db, secret_key
+from config.env import data_dir, desktop_geometry, env, positive_int, redis_db, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,6 +168,9 @@ CHATD_HEARTBEAT_SECONDS = positive_int("CHATD_HEARTBEAT_SECONDS", 30)
 CHATD_STALE_AFTER_SECONDS = positive_int("CHATD_STALE_AFTER_SECONDS", 300)
 CHATD_SWEEP_SECONDS = positive_int("CHATD_SWEEP_SECONDS", 5)
 CHATD_EMBEDDED_WORKERS = positive_int("CHATD_EMBEDDED_WORKERS", 32)
+# Virtual desktops for computer-use sub-agents (Xvfb + x11vnc on the workspace's host).
+CHATD_DESKTOP_ENABLED = env.bool("CHATD_DESKTOP_ENABLED", default=False)
+CHATD_DESKTOP_GEOMETRY = desktop_geometry("CHATD_DESKTOP_GEOMETRY", "1280x800")
 CELERY_BEAT_SCHEDULE = {
     "chats-sweep": {"task": "chats.sweep", "schedule": float(CHATD_SWEEP_SECONDS), "options": {"expires": 60}},
 }

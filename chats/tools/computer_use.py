@@ -31,7 +31,7 @@ POINT = {"type": "array", "items": {"type": "integer", "minimum": 0}, "minItems"
 
 
 def desktops_enabled() -> bool:
-    return bool(getattr(settings, "CHATD_DESKTOP_ENABLED", False))
+    return bool(settings.CHATD_DESKTOP_ENABLED)
 
 
 class ComputerTool(WorkspaceTool):

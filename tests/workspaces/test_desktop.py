@@ -8,7 +8,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from environ import ImproperlyConfigured
 
+from config.env import desktop_geometry
 from tests.desktop import png_size, require_desktop_tools, start_xterm, window_center
 from workspaces import services
 from workspaces.backends import backend_for
@@ -49,6 +51,12 @@ def test_geometry_declares_at_most_xga_and_scales_points_both_ways() -> None:
     scaler = Scaler(Size(1280, 800), Size(1024, 640))
     assert scaler.to_real(512, 320) == (640, 400) and scaler.to_declared(640, 400) == (512, 320)
     assert scaler.to_real(1023, 639) == (1279, 799) and not scaler.contains(1024, 10)
+
+
+def test_a_bad_geometry_setting_fails_at_start_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CHATD_DESKTOP_GEOMETRY", "huge")
+    with pytest.raises(ImproperlyConfigured, match="CHATD_DESKTOP_GEOMETRY"):
+        desktop_geometry("CHATD_DESKTOP_GEOMETRY", "1280x800")
 
 
 @pytest.mark.django_db

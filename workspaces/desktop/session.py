@@ -77,7 +77,7 @@ class DesktopError(BackendError):
 
 def configured_size(workspace: Workspace) -> Size:
     """The template's `desktop_geometry` setting, else the deployment's default."""
-    default = getattr(settings, "CHATD_DESKTOP_GEOMETRY", "1280x800")
+    default = settings.CHATD_DESKTOP_GEOMETRY
     return parse_geometry(str(workspace.backend_settings.get("desktop_geometry") or default))
 
 
