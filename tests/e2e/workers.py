@@ -29,9 +29,9 @@ from config import celery_app
 from tests.chats.streams import joined
 from tests.e2e.conftest import ROOT, test_database_url
 
-# Short timings so recovery happens within a test. The pool is sized to the thread count: with 50
-# runs claiming chats at once on a 20-connection pool, a heartbeat could wait for a connection
-# longer than the short stale limit (production keeps a 10x margin: 30 s vs 300 s).
+# Short timings so recovery happens within a test. The pool is sized to the thread count
+# (CHATD_DB_POOL_SIZE >= worker concurrency), so a burst of 50 claims never waits for a
+# connection; heartbeats have a connection of their own whatever the pool does.
 TIMINGS = {
     "CHATD_HEARTBEAT_SECONDS": "1",
     "CHATD_STALE_AFTER_SECONDS": "6",
