@@ -111,3 +111,29 @@ def live_app(transactional_db: Any, tmp_path: Path) -> Iterator[LiveApp]:
     yield app
     app.stop()
     cluster.stop()
+
+
+@pytest.fixture
+def desktop_app(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterator[LiveApp]:
+    """`serve` with workspace desktops on (Xvfb + x11vnc on this host)."""
+    from tests.desktop import require_desktop_tools
+
+    require_desktop_tools()
+    settings.CHATD_DESKTOP_ENABLED = True
+    settings.CHATD_WORKSPACE_ROOT = tmp_path / "workspaces"
+    app = start_app({"CHATD_DESKTOP_ENABLED": "true", "CHATD_WORKSPACE_ROOT": str(settings.CHATD_WORKSPACE_ROOT)})
+    yield app
+    app.stop()
+
+
+@pytest.fixture
+def desktop_workspace(alice: Any, desktop_app: LiveApp) -> Iterator[Any]:
+    """A running local workspace of alice's; its desktop starts when something asks for it."""
+    from workspaces import services as workspace_services
+    from workspaces.models import WorkspaceTemplate
+
+    template = WorkspaceTemplate.objects.create(name="desk", backend="local")
+    workspace = workspace_services.workspace_create(owner_id=alice.pk, template=template)
+    workspace_services.workspace_run_startup(workspace=workspace)
+    yield workspace
+    workspace_services.workspace_stop(workspace=workspace)  # the server started its desktop
