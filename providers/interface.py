@@ -212,35 +212,41 @@ class StreamHandle:
 
 
 class ModelStream:
-    """Events of one model call, produced on a background thread.
+    """Events of one model call.
 
-    Reading through a queue makes `close()` effective from any thread at once (a
-    blocked socket read cannot be interrupted otherwise) and lets the retry layer wait
-    for the first event with a timeout. After `close()`, iteration ends quietly.
+    The first event is read on a background thread, so that the retry layer can wait for it
+    with a timeout even while the call is still connecting, and so that `close()` ends that
+    wait at once. The rest are read on the caller's thread: a delta costs no hand-off between
+    threads. `close()` (any thread) aborts the connection, which makes a blocked read return;
+    iteration then ends quietly.
     """
 
     def __init__(self, produce: Callable[[StreamHandle], Iterator[StreamEvent]]) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue()
         self._handle = StreamHandle()
-        self._thread = threading.Thread(target=self._run, args=(produce,), daemon=True)
-        self._thread.start()
+        self._events = produce(self._handle)
+        self._first: queue.Queue[Any] = queue.Queue()
+        self._started = False  # the first event was taken: the caller's thread reads on
+        threading.Thread(target=lambda: self._first.put(self._next()), daemon=True).start()
 
-    def _run(self, produce: Callable[[StreamHandle], Iterator[StreamEvent]]) -> None:
+    def _next(self) -> Any:
+        """The producer's next event, _End at its end, or the exception it raised."""
         try:
-            for event in produce(self._handle):
-                if self._handle.closed.is_set():
-                    break
-                self._queue.put(event)
-            self._queue.put(_End())
-        except BaseException as exc:  # handed to the consumer thread
-            self._queue.put(exc)
+            return next(self._events)
+        except StopIteration:
+            return _End()
+        except BaseException as exc:  # handed to the consumer
+            return exc
 
     def next_event(self, timeout: float | None = None) -> StreamEvent | None:
-        """The next event, or None at the end. Raises ProviderError, or
-        `queue.Empty` when `timeout` passes with nothing to read."""
+        """The next event, or None at the end. Raises ProviderError, or `queue.Empty`
+        when `timeout` passes with no first event (`timeout` bounds only the first)."""
         if self._handle.closed.is_set():
             return None
-        item = self._queue.get(timeout=timeout)
+        if self._started:
+            item = self._next()
+        else:
+            item = self._first.get(timeout=timeout)
+            self._started = True
         if isinstance(item, _End) or self._handle.closed.is_set():
             return None
         if isinstance(item, BaseException):
@@ -254,7 +260,7 @@ class ModelStream:
     def close(self) -> None:
         """Abort the call; safe from any thread, idempotent."""
         self._handle.abort()
-        self._queue.put(_End())
+        self._first.put(_End())  # a wait for the first event ends now, even mid-connect
 
 
 class Adapter:
