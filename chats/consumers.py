@@ -116,7 +116,11 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         for frame in _frames(await _chat_snapshot(user, chat_id, self._after_id(), live)):
             await self.send_json(frame)
         if not self.cut_off:
-            self.sender = asyncio.create_task(self._send_live())
+            loop = asyncio.get_running_loop()
+            self.sent_at = loop.time()
+            self.ping_due = False
+            self.pinger = loop.call_later(PING_SECONDS, self._check_silence)
+            self.sender = loop.create_task(self._send_live())
             metrics.ACTIVE_STREAMS.inc()
 
     def _after_id(self) -> int:
@@ -129,6 +133,7 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if sender := getattr(self, "sender", None):
             sender.cancel()
+            self.pinger.cancel()
             metrics.ACTIVE_STREAMS.dec()
         if chat_id := getattr(self, "chat_id", None):
             stream_hub.leave(chat_id, self)
@@ -171,19 +176,30 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         self.outbox_filled.set()
 
     async def _send_live(self) -> None:
-        """Feed the outbox to the socket, up to FRAME_EVENTS per frame; ping when there is nothing to say."""
+        """Feed the outbox to the socket, up to FRAME_EVENTS per frame; ping after PING_SECONDS of silence."""
+        loop = asyncio.get_running_loop()
         with contextlib.suppress(OSError):  # the client is gone: disconnect() cleans up
             while True:
-                try:
-                    await asyncio.wait_for(self.outbox_filled.wait(), PING_SECONDS)
-                except TimeoutError:
-                    await self.send_json({"type": "ping"})
-                    continue
+                await self.outbox_filled.wait()  # no timeout to arm per wake-up: the pinger wakes it
                 self.outbox_filled.clear()
+                if self.ping_due and not self.outbox:
+                    await self.send_json({"type": "ping"})
+                self.ping_due = False
                 while self.outbox:
                     batch = [self.outbox.popleft() for _ in range(min(len(self.outbox), streaming.FRAME_EVENTS))]
                     self.outbox_bytes -= sum(map(len, batch))
                     await self.send(text_data=_data_frame(batch))  # waits while the client is not reading
+                self.sent_at = loop.time()
+
+    def _check_silence(self) -> None:
+        """Every PING_SECONDS or so: a socket silent that long gets a ping (from the sender)."""
+        loop = asyncio.get_running_loop()
+        silent = loop.time() - self.sent_at
+        if silent >= PING_SECONDS:
+            self.ping_due = True
+            self.outbox_filled.set()
+            silent = 0
+        self.pinger = loop.call_later(PING_SECONDS - silent, self._check_silence)
 
     def _check_gap(self, seq_then: int) -> None:
         if self.held and self.last_seq == seq_then:
@@ -196,6 +212,7 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
         self.cut_off = True
         if sender := getattr(self, "sender", None):
             sender.cancel()  # a frame it was waiting to write is not half-written: writes are whole
+            self.pinger.cancel()
         self.outbox.clear()
         self.held.clear()
         self.outbox_bytes = 0
