@@ -229,4 +229,6 @@ def test_waiting_chats_are_never_recovered_as_stale(alice: Any, dispatched: list
 
     assert _row(waiting) == before
     assert _row(running)["status"] == ChatStatus.PENDING and _row(running)["recovered"]  # the sweep did run
+    # Dispatch waits for the publisher (so `pending` goes out before the worker's `running`).
+    wait_for(lambda: dispatched, "the recovered chat's dispatch")
     assert dispatched == [running.pk]
