@@ -156,6 +156,8 @@ def workspace_stop(*, workspace: Workspace) -> Workspace:
 
 
 def _stop_desktop(workspace: Workspace) -> None:
+    # The row, not this object: another process (a tool, the desktop socket) may have started it.
+    workspace.refresh_from_db(fields=["desktop_pid"])
     if workspace.desktop_pid is None:
         return
     try:

@@ -114,9 +114,10 @@ def test_a_recording_becomes_a_video_and_a_thumbnail(backend: WorkspaceBackend, 
 
 
 @pytest.mark.django_db
-def test_stopping_the_workspace_stops_its_desktop(
-    workspace: Workspace, backend: WorkspaceBackend, desktop: Desktop
-) -> None:
+def test_stopping_the_workspace_stops_its_desktop(workspace: Workspace, backend: WorkspaceBackend) -> None:
+    # Started through another object (as a tool or the desktop socket would): stop reads the row.
+    desktop = desktop_ensure(workspace=Workspace.objects.get(pk=workspace.pk), backend=backend)
+    assert workspace.desktop_pid is None
     services.workspace_stop(workspace=workspace)
     assert not backend.pid_alive(desktop.pid)
     assert desktop_get(workspace=workspace, backend=backend) is None
