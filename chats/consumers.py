@@ -85,6 +85,8 @@ class ChatStreamConsumer(AsyncJsonWebsocketConsumer):
     from a snapshot.
     """
 
+    channel_layer_alias = None  # no channel-layer channel per socket: nothing comes that way
+
     async def connect(self) -> None:
         await self.accept()
         user = self.scope["user"]
