@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from channels.db import database_sync_to_async
-from channels.layers import channel_layers
 
 from chats import consumers
 from chats.enums import ChatStatus
@@ -17,12 +16,6 @@ from chats.models import Chat
 from chats.stream_state import Publish, stream_state
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(autouse=True)
-def fresh_channel_layer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """channels-redis binds a layer to the event loop that first receives on it; each test has its own loop."""
-    monkeypatch.setattr(channel_layers, "backends", {})
 
 
 class Socket(ApplicationCommunicator):
