@@ -113,6 +113,8 @@ def test_kill_9_mid_stream_recovers_on_another_worker_without_duplicates(
 
         _runs_on(cluster, survivor, chat)
         _settled(cluster, chat)
+        # The status event goes out after the commit: the row can settle before it arrives.
+        wait_for(lambda: events.statuses()[-1:] == [("waiting", False)], "the final status event", cluster)
 
     _assert_answered_once(cluster, chat)
     # The sweep found the dead worker's chat stale, made it pending, and the next acquisition
