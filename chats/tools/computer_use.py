@@ -16,7 +16,7 @@ from chats import services
 from chats.enums import ChatMode
 from chats.models import Chat
 from chats.services.files import tool_file_create
-from chats.tools.subagents import _SubagentTool
+from chats.tools.subagents import _SpawnTool
 from providers.interface import ToolDefinition
 from providers.selectors import computer_use_model
 from workspaces.backends.base import WorkspaceBackend
@@ -79,37 +79,24 @@ class ComputerTool(WorkspaceTool):
         return ToolResult({"text": outcome.text, "file_id": str(shot.pk), "media_type": "image/png"}, is_media=True)
 
 
-class SpawnComputerUseAgent(_SubagentTool):
+class SpawnComputerUseAgent(_SpawnTool):
     name = "spawn_computer_use_agent"
     description = (
         "Delegate a task that needs a graphical desktop (using GUI applications, checking what a web page "
         "looks like) to a computer-use sub-agent working on this workspace's virtual desktop. Returns its "
         "chat_id; wait_agent returns its report and a recording of the desktop."
     )
-    parameters = {
-        "type": "object",
-        "properties": {
-            "prompt": {"type": "string", "minLength": 1, "description": "The complete task, with all context."},
-            "title": {"type": "string", "description": "A short title for the sub-agent's chat."},
-        },
-        "required": ["prompt"],
-        "additionalProperties": False,
-    }
 
-    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        parent = Chat.objects.select_related("owner").get(pk=ctx.chat_id)
-        if parent.parent_id is not None:
-            return ToolResult.error("delegated chats cannot create child subagents")
+    def spawn(self, parent: Chat, args: dict[str, Any], ctx: ToolContext) -> Chat | ToolResult:
         if ctx.workspace_id is None:
             return ToolResult.error("computer use needs a workspace: create one with create_workspace first")
         model = computer_use_model()
         if model is None:
             return ToolResult.error("no Anthropic model is configured for computer use")
-        child = services.chat_create(
+        return services.chat_create(
             owner=parent.owner, content=args["prompt"], model_config_id=model.pk, workspace_id=ctx.workspace_id,
             parent=parent, title=args.get("title"), mode=ChatMode.COMPUTER_USE,
         )  # fmt: skip
-        return ToolResult({"chat_id": str(child.pk), "title": child.title, "status": child.status})
 
 
 def computer_use_tools(*, mode: str | None, workspace_id: uuid.UUID | None) -> list[Tool]:

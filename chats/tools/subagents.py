@@ -52,6 +52,32 @@ class _SubagentTool(Tool):
         return child
 
 
+class _SpawnTool(_SubagentTool):
+    """A tool that starts a sub-agent of the calling root chat; subclasses say how (`spawn`)."""
+
+    parameters = {
+        "type": "object",
+        "properties": {
+            "prompt": {"type": "string", "minLength": 1, "description": "The complete task, with all context."},
+            "title": {"type": "string", "description": "A short title for the sub-agent's chat."},
+        },
+        "required": ["prompt"],
+        "additionalProperties": False,
+    }
+
+    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
+        parent = Chat.objects.select_related("owner").get(pk=ctx.chat_id)
+        if parent.parent_id is not None:
+            return ToolResult.error("delegated chats cannot create child subagents")
+        child = self.spawn(parent, args, ctx)
+        if isinstance(child, ToolResult):
+            return child
+        return ToolResult({"chat_id": str(child.pk), "title": child.title, "status": child.status})
+
+    def spawn(self, parent: Chat, args: dict[str, Any], ctx: ToolContext) -> Chat | ToolResult:
+        raise NotImplementedError
+
+
 class _ChildTool(_SubagentTool):
     """A tool acting on one of the caller's sub-agents, named by `chat_id`."""
 
@@ -87,31 +113,18 @@ def _report(child: Chat) -> str:
     return parts_text(last.parts).strip() if last else ""
 
 
-class SpawnAgent(_SubagentTool):
+class SpawnAgent(_SpawnTool):
     name = "spawn_agent"
     description = (
         "Delegate a self-contained task to a new sub-agent that works in parallel, in the same workspace. "
         "Returns its chat_id; collect its report with wait_agent."
     )
-    parameters = {
-        "type": "object",
-        "properties": {
-            "prompt": {"type": "string", "minLength": 1, "description": "The complete task, with all context."},
-            "title": {"type": "string", "description": "A short title for the sub-agent's chat."},
-        },
-        "required": ["prompt"],
-        "additionalProperties": False,
-    }
 
-    def act(self, args: dict[str, Any], ctx: ToolContext) -> ToolResult:
-        parent = Chat.objects.select_related("owner").get(pk=ctx.chat_id)
-        if parent.parent_id is not None:
-            return ToolResult.error("delegated chats cannot create child subagents")
-        child = services.chat_create(
+    def spawn(self, parent: Chat, args: dict[str, Any], ctx: ToolContext) -> Chat | ToolResult:
+        return services.chat_create(
             owner=parent.owner, content=args["prompt"], model_config_id=parent.model_config_id,
             workspace_id=ctx.workspace_id, parent=parent, title=args.get("title"),
         )  # fmt: skip
-        return ToolResult({"chat_id": str(child.pk), "title": child.title, "status": child.status})
 
 
 class WaitAgent(_ChildTool):
