@@ -13,6 +13,7 @@ import pytest
 from chats import runner, streaming
 from chats.models import Chat
 from chats.tools import registry
+from tests.chats.push_fakes import PushService, serve_push
 from workspaces.tools.base import Tool, ToolContext, ToolResult
 
 
@@ -87,3 +88,9 @@ def wait_status(chat: Chat, *statuses: str, timeout: float = 30) -> Chat:
         return chat if chat.status in statuses else None
 
     return wait_for(reached, timeout=timeout, what=f"chat {chat.pk} to be {statuses} (is {chat.status})")
+
+
+@pytest.fixture
+def push_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[PushService]:
+    """A local stand-in for a browser push service (see push_fakes)."""
+    yield from serve_push(monkeypatch)

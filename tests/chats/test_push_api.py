@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -17,20 +16,10 @@ from chats.enums import Role
 from chats.models import Chat, Message, PushSubscription
 from config import vapid
 from providers.mockllm import MockLLMServer
-from tests.chats.push_fakes import Browser, PushService, b64url, serve_push
+from tests.chats.push_fakes import Browser, PushService, b64url, subscribe
 from tests.llm import recorded, script
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def push_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[PushService]:
-    yield from serve_push(monkeypatch)
-
-
-def subscribe(api: Any, browser: Browser) -> None:
-    response = api.post("/api/push/subscriptions/", browser.subscription(), format="json")
-    assert response.status_code == 201, response.content
 
 
 def answered_chat(owner: Any, answer: str = "Done: the tests pass now.", title: str = "Fix the tests") -> Chat:

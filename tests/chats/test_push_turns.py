@@ -4,7 +4,6 @@ owner; an interrupt, an auto-promoted queue and a sub-agent do not."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,20 +13,10 @@ from chats.enums import ChatStatus, Role
 from chats.models import Chat, Message
 from providers.mockllm import MockLLMServer
 from tests.chats.conftest import Recorder, wait_for, wait_status
-from tests.chats.push_fakes import Browser, PushService, serve_push
+from tests.chats.push_fakes import Browser, PushService, subscribe
 from tests.llm import recorded, script
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def push_service(monkeypatch: pytest.MonkeyPatch) -> Iterator[PushService]:
-    yield from serve_push(monkeypatch)
-
-
-def subscribe(api: Any, browser: Browser) -> None:
-    response = api.post("/api/push/subscriptions/", browser.subscription(), format="json")
-    assert response.status_code == 201, response.content
 
 
 def finish(chat: Chat) -> Chat:
