@@ -7,11 +7,14 @@ import shlex
 import shutil
 import struct
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 
 from workspaces.backends.base import WorkspaceBackend
 from workspaces.desktop.session import Desktop
+from workspaces.models import Workspace, WorkspaceTemplate
 
 TOOLS = ("Xvfb", "x11vnc", "xdotool", "xterm", "import", "ffmpeg")
 
@@ -65,3 +68,15 @@ def window_center(backend: WorkspaceBackend, desktop: Desktop, title: str) -> tu
     x = int(values["X"]) + int(values["WIDTH"]) // 2
     y = int(values["Y"]) + int(values["HEIGHT"]) // 2
     return desktop.scaler.to_declared(x, y)
+
+
+@contextmanager
+def running_workspace(owner_id: int) -> Iterator[Workspace]:
+    """A started local workspace; stopping it afterwards also stops any desktop started in it."""
+    from workspaces import services
+
+    template = WorkspaceTemplate.objects.create(name="desk", backend="local")
+    workspace = services.workspace_create(owner_id=owner_id, template=template)
+    services.workspace_run_startup(workspace=workspace)
+    yield workspace
+    services.workspace_stop(workspace=workspace)

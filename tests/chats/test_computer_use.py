@@ -22,12 +22,11 @@ from providers.mockllm import MockLLMServer
 from providers.models import ModelConfig, Provider
 from providers.services import model_config_save, provider_save
 from tests.chats.conftest import wait_for
-from tests.desktop import png_size, require_desktop_tools, start_xterm, window_center
+from tests.desktop import png_size, require_desktop_tools, running_workspace, start_xterm, window_center
 from tests.llm import recorded, script
-from workspaces import services as workspace_services
 from workspaces.backends import backend_for
 from workspaces.desktop.session import desktop_ensure
-from workspaces.models import Workspace, WorkspaceTemplate
+from workspaces.models import Workspace
 from workspaces.tools.base import ToolContext, ToolResult
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
@@ -54,11 +53,8 @@ def computer_model(llm: MockLLMServer, desktops: None) -> ModelConfig:
 
 @pytest.fixture
 def workspace(alice: Any, desktops: None) -> Iterator[Workspace]:
-    template = WorkspaceTemplate.objects.create(name="desk", backend="local")
-    workspace = workspace_services.workspace_create(owner_id=alice.pk, template=template)
-    workspace_services.workspace_run_startup(workspace=workspace)
-    yield workspace
-    workspace_services.workspace_stop(workspace=workspace)  # stops the desktop too
+    with running_workspace(alice.pk) as workspace:
+        yield workspace
 
 
 def test_spawning_is_offered_to_roots_only_with_desktops_and_a_computer_use_model(

@@ -129,11 +129,7 @@ def desktop_app(transactional_db: Any, settings: Any, tmp_path: Path) -> Iterato
 @pytest.fixture
 def desktop_workspace(alice: Any, desktop_app: LiveApp) -> Iterator[Any]:
     """A running local workspace of alice's; its desktop starts when something asks for it."""
-    from workspaces import services as workspace_services
-    from workspaces.models import WorkspaceTemplate
+    from tests.desktop import running_workspace
 
-    template = WorkspaceTemplate.objects.create(name="desk", backend="local")
-    workspace = workspace_services.workspace_create(owner_id=alice.pk, template=template)
-    workspace_services.workspace_run_startup(workspace=workspace)
-    yield workspace
-    workspace_services.workspace_stop(workspace=workspace)  # the server started its desktop
+    with running_workspace(alice.pk) as workspace:
+        yield workspace  # stopping it stops the desktop the server started
