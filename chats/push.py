@@ -17,7 +17,6 @@ import re
 import threading
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -54,7 +53,6 @@ SUMMARY_PROMPT = (
 )
 
 _senders = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chat-push")
-_calls = ThreadPoolExecutor(max_workers=4, thread_name_prefix="chat-push-summary")
 _pending: set[Future[None]] = set()
 _pending_lock = threading.Lock()
 
@@ -122,10 +120,9 @@ def summary(chat: Chat) -> str:
     if not text or model is None:
         return FINISHED_FALLBACK
     prompt = f"Chat title: {chat.title}\n\nThe agent's last message:\n{text[-LAST_MESSAGE_CHARS:]}"
-    future = _calls.submit(_complete, model, prompt)
     try:
-        return clip(future.result(timeout=SUMMARY_TIMEOUT_SECONDS)) or FINISHED_FALLBACK
-    except (ProviderError, ValueError, FutureTimeout) as exc:
+        return clip(_complete(model, prompt)) or FINISHED_FALLBACK
+    except (ProviderError, ValueError) as exc:
         logger.info("push summary for chat %s failed: %s", chat.pk, exc)
         return FINISHED_FALLBACK
 
@@ -136,7 +133,13 @@ def _summary_model(chat: Chat) -> ModelConfig | None:
 
 
 def _complete(model: ModelConfig, prompt: str) -> str:
-    return complete_text(model, system=SUMMARY_PROMPT, text=prompt, max_output_tokens=SUMMARY_MAX_TOKENS)
+    return complete_text(
+        model,
+        system=SUMMARY_PROMPT,
+        text=prompt,
+        max_output_tokens=SUMMARY_MAX_TOKENS,
+        timeout_seconds=SUMMARY_TIMEOUT_SECONDS,
+    )
 
 
 def clip(text: str) -> str:

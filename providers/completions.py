@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from providers.interface import Adapter, LLMRequest, PromptMessage, ProviderSettings
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+
+from providers.interface import Adapter, LLMRequest, PromptMessage, ProviderError, ProviderSettings
 from providers.models import ModelConfig
 from providers.registry import get_adapter
 
@@ -13,12 +16,26 @@ def adapter_for(config: ModelConfig) -> Adapter:
     return get_adapter(ProviderSettings(provider.kind, provider.effective_api_key(), provider.base_url))
 
 
-def complete_text(config: ModelConfig, *, system: str, text: str, max_output_tokens: int) -> str:
-    """One system and one user message in, the model's text out (no streaming, no tools)."""
+# One-shot calls run here so the caller can stop waiting after its timeout (a blocked socket
+# read cannot be interrupted); an abandoned call finishes in the background.
+_calls = ThreadPoolExecutor(max_workers=8, thread_name_prefix="llm-one-shot")
+
+
+def complete_text(
+    config: ModelConfig, *, system: str, text: str, max_output_tokens: int, timeout_seconds: float
+) -> str:
+    """One system and one user message in, the model's text out (no streaming, no tools).
+
+    Raises ProviderError (kind "timeout" when no answer came within `timeout_seconds`).
+    """
     request = LLMRequest(
         model=config.model,
         messages=[PromptMessage("system", [{"type": "text", "text": system}]),
                   PromptMessage("user", [{"type": "text", "text": text}])],
         max_output_tokens=max_output_tokens,
     )  # fmt: skip
-    return adapter_for(config).complete(request).text
+    future = _calls.submit(lambda: adapter_for(config).complete(request).text)
+    try:
+        return future.result(timeout=timeout_seconds)
+    except FutureTimeout:
+        raise ProviderError(f"no answer within {timeout_seconds:g} s", kind="timeout") from None
