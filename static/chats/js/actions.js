@@ -4,7 +4,7 @@ import { api } from "./api.js";
 const $ = (id) => document.getElementById(id);
 
 function describe(status) {
-  const files = status.changed_files.length ?? status.changed_files;
+  const files = status.changed_files.length;
   return `${files} file${files === 1 ? "" : "s"} changed${status.branch ? ` on ${status.branch}` : ""}`;
 }
 

@@ -3,7 +3,7 @@ import { wireChatActions } from "./actions.js";
 import { api } from "./api.js";
 import { Attachments } from "./attachments.js";
 import { wirePush } from "./push.js";
-import { ChatView } from "./chat.js";
+import { ChatView, showBanner } from "./chat.js";
 import { Sidebar } from "./sidebar.js";
 
 const $ = (id) => document.getElementById(id);
@@ -67,9 +67,7 @@ function selectedModel() {
 }
 
 function banner(text) {
-  dom.banner.hidden = false;
-  dom.banner.dataset.kind = "error";
-  dom.banner.textContent = text;
+  showBanner(dom.banner, "error", text);
 }
 
 const attachments = new Attachments({

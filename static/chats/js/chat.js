@@ -23,6 +23,13 @@ function textOf(parts) {
   return parts.filter((p) => p.type === "text").map((p) => p.text).join("");
 }
 
+// The one banner under the chat header: kind "error" | "retry" | "notice".
+export function showBanner(node, kind, text) {
+  node.hidden = false;
+  node.dataset.kind = kind;
+  node.textContent = text;
+}
+
 export class ChatView {
   constructor({ chat, dom, onStatus }) {
     Object.assign(this, { chat, dom, onStatus });
@@ -342,9 +349,7 @@ export class ChatView {
   showNotice(message) { this.banner("notice", message); }
 
   banner(kind, text) {
-    this.dom.banner.hidden = false;
-    this.dom.banner.dataset.kind = kind;
-    this.dom.banner.textContent = text;
+    showBanner(this.dom.banner, kind, text);
   }
 
   clearBanner() {

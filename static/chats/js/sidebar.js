@@ -11,9 +11,7 @@ export class Sidebar {
   }
 
   async start() {
-    const page = await api("GET", "/api/chats/?archived=false&limit=200");
-    for (const chat of page.results) this.chats.set(chat.id, chat);
-    this.render();
+    await this.refresh();
     this.socket = new LiveSocket({
       path: "/ws/chats/",
       onEvents: (events) => events.forEach((e) => this.apply(e)),
