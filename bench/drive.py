@@ -30,21 +30,25 @@ CONNECT_AT_ONCE = 50  # sockets opened concurrently (a burst of thousands only m
 class Stream:
     """What one client saw of one streamed answer; times are epoch seconds."""
 
+    chat: int = 0  # which client (chat) streamed it
     sent: float = 0.0  # the request went out
+    ended: float = 0.0  # the client saw the turn end
     first_text: float | None = None  # the first text delta was in hand
     last_text: float = 0.0
+    stamps: list[float] = field(default_factory=list)  # per delta: when the mock sent it
     latencies: list[float] = field(default_factory=list)  # per delta: in hand - stamped by the mock
     deltas: int = 0
     error: str | None = None
 
     def saw_text(self, text: str, at: float) -> None:
-        stamps = STAMP.findall(text)
+        stamps = [float(stamp) for stamp in STAMP.findall(text)]
         if not stamps:
             return
         if self.first_text is None:
             self.first_text = at
         self.last_text = at
-        self.latencies += [at - float(stamp) for stamp in stamps]
+        self.stamps += stamps
+        self.latencies += [at - stamp for stamp in stamps]
         self.deltas += len(stamps)
 
     @property
@@ -52,21 +56,43 @@ class Stream:
         return None if self.first_text is None else self.first_text - self.sent
 
 
-async def staggered(count: int, ramp: float, run: Callable[[int], Awaitable[Stream]]) -> list[Stream]:
-    """Start `count` streams spread evenly over `ramp` seconds; all of their results."""
+async def staggered(count: int, ramp: float, turns: int, turn: Callable[[int], Awaitable[Stream]]) -> list[Stream]:
+    """`count` clients started evenly over `ramp` seconds, each streaming `turns` answers back
+    to back (`turn(client)` streams one); every answer, in no particular order."""
 
-    async def later(index: int) -> Stream:
+    async def client(index: int) -> list[Stream]:
         await asyncio.sleep(ramp * index / count)
-        return await run(index)
+        streams = []
+        for _ in range(turns):
+            stream = await turn(index)
+            stream.chat, stream.ended = index, time.time()
+            streams.append(stream)
+            if stream.error:
+                break
+        return streams
 
-    return list(await asyncio.gather(*(later(i) for i in range(count))))
+    return [stream for streams in await asyncio.gather(*(client(i) for i in range(count))) for stream in streams]
+
+
+def all_running(streams: list[Stream]) -> tuple[float, float] | None:
+    """The window in which every client was streaming: from the last client's first request to
+    the first client's last turn end. None when there is no such window (e.g. one turn each)."""
+    first_sent: dict[int, float] = {}
+    last_ended: dict[int, float] = {}
+    for stream in streams:
+        first_sent[stream.chat] = min(first_sent.get(stream.chat, stream.sent), stream.sent)
+        last_ended[stream.chat] = max(last_ended.get(stream.chat, stream.ended), stream.ended)
+    if not streams:
+        return None
+    start, end = max(first_sent.values()), min(last_ended.values())
+    return (start, end) if end > start else None
 
 
 # --- straight from the mock ------------------------------------------------------------------
 
 
-async def direct_streams(mock_url: str, content: str, count: int, ramp: float) -> list[Stream]:
-    """`count` streams of the same request an agent would make, with the openai SDK, no chatd."""
+async def direct_streams(mock_url: str, content: str, count: int, ramp: float, turns: int) -> list[Stream]:
+    """The same requests an agent would make, with the openai SDK, no chatd (see `staggered`)."""
     async with openai.AsyncOpenAI(
         base_url=f"{mock_url}/v1", api_key="mock", max_retries=0, timeout=TURN_TIMEOUT_SECONDS
     ) as client:  # its default pool allows 1000 connections
@@ -85,7 +111,7 @@ async def direct_streams(mock_url: str, content: str, count: int, ramp: float) -
                 stream.error = f"{type(exc).__name__}: {exc}"
             return stream
 
-        return await staggered(count, ramp, one)
+        return await staggered(count, ramp, turns, one)
 
 
 # --- through chatd ---------------------------------------------------------------------------

@@ -21,19 +21,24 @@ class Options:
     deltas: int  # text deltas each answer streams
     delta_ms: int  # the mock model's gap between deltas
     ramp_ms: int  # chats start spread evenly over this window
+    turns: int  # answers each chat streams back to back
     workers: int  # Celery worker processes in the main run
     big_chats: int  # the second run: this many chats on one worker process
     idle_sockets: int  # idle WebSockets opened to measure memory per socket
 
     @classmethod
     def from_env(cls) -> Options:
+        deltas, delta_ms = _int("BENCH_DELTAS", 100), _int("BENCH_DELTA_MS", 20)
         return cls(
             database_url=os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chatd_bench"),
             redis_url=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/2"),
             chats=_int("BENCH_CHATS", 100),
-            deltas=_int("BENCH_DELTAS", 100),
-            delta_ms=_int("BENCH_DELTA_MS", 20),
-            ramp_ms=_int("BENCH_RAMP_MS", 500),
+            deltas=deltas,
+            delta_ms=delta_ms,
+            # By default the chats start spread over one answer's length, so that once they all
+            # run, turns start and end at an even pace: N chats streaming at once, all the time.
+            ramp_ms=_int("BENCH_RAMP_MS", deltas * delta_ms),
+            turns=_int("BENCH_TURNS", 4),
             workers=_int("BENCH_WORKERS", 2),
             big_chats=int(os.environ.get("BENCH_BIG_CHATS", 500)),  # 0 skips the second run
             idle_sockets=_int("BENCH_IDLE_SOCKETS", 1000),

@@ -6,11 +6,13 @@ import datetime
 import os
 import platform
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import psutil
 
+from bench.drive import Stream, all_running
 from bench.measure import percentile
 from bench.options import Options
 
@@ -27,7 +29,10 @@ How it is measured
     (its first turn, which also titles it, is a warm-up), deltas read from the socket.
   * TTFT: request sent -> first text delta in hand (the mock waits one delta gap before it).
     Overhead and added latency = chatd percentile - direct percentile.
-  * Chats start spread over the ramp; deltas/s = deltas received / (first send -> last delta).
+  * Steady state: the chats start spread over the ramp (by default one answer's length) and each
+    streams its answers back to back, so turns begin and end at an even pace. Latency, TTFT and
+    deltas/s count only what was sent while every chat was streaming (from the last chat's first
+    send to the first chat's last answer); with one turn each (the many-chats run), everything.
   * CPU: user+system seconds of each process during the measured turns; peak RSS: VmHWM over
     the process's life. Connections: most sessions on the bench database seen at once (0.1 s polls).
   * Queries: one chat driven in a separate process through the real API view and the worker's
@@ -54,7 +59,8 @@ def header(options: Options) -> str:
         [
             "chatd streaming benchmark",
             f"machine: {machine()}",
-            f"each turn: {options.deltas} deltas, {options.delta_ms} ms apart; chats start over {options.ramp_ms} ms",
+            f"each answer: {options.deltas} deltas, {options.delta_ms} ms apart; {options.turns} answers per chat "
+            f"back to back; chats start over {options.ramp_ms} ms",
             "",
             METHOD,
         ]
@@ -73,12 +79,30 @@ def _pair(values: list[float]) -> tuple[float, float]:
     return percentile(values, 50), percentile(values, 99)
 
 
-def _latency_lines(result: RunResult, main: bool) -> list[str]:
-    m = result.measured
-    direct_ttft = _pair([t for s in m.direct if (t := s.ttft) is not None])
-    chatd_ttft = _pair([t for s in m.chatd if (t := s.ttft) is not None])
-    direct_delta = _pair([x for s in m.direct for x in s.latencies])
-    chatd_delta = _pair([x for s in m.chatd for x in s.latencies])
+@dataclass
+class Window:
+    """What the clients saw while every chat was streaming (or, without such a window, all)."""
+
+    ttfts: list[float]
+    latencies: list[float]
+    deltas: int
+    seconds: float
+
+    @classmethod
+    def of(cls, streams: list[Stream], *, steady: bool) -> Window:
+        window = all_running(streams) if steady else None
+        if window is None:
+            start = min((s.sent for s in streams), default=0.0)
+            window = (start, max((s.last_text for s in streams), default=start))
+        start, end = window
+        stamped = [(t, x) for s in streams for t, x in zip(s.stamps, s.latencies, strict=True) if start <= t <= end]
+        ttfts = [t for s in streams if start <= s.sent <= end and (t := s.ttft) is not None]
+        return cls(ttfts, [x for _, x in stamped], len(stamped), max(end - start, 1e-9))
+
+
+def _latency_lines(direct: Window, chatd: Window, main: bool) -> list[str]:
+    direct_ttft, chatd_ttft = _pair(direct.ttfts), _pair(chatd.ttfts)
+    direct_delta, chatd_delta = _pair(direct.latencies), _pair(chatd.latencies)
     ttft_over = (chatd_ttft[0] - direct_ttft[0], chatd_ttft[1] - direct_ttft[1])
     added = (chatd_delta[0] - direct_delta[0], chatd_delta[1] - direct_delta[1])
     ratio = (chatd_ttft[0] / direct_ttft[0], chatd_ttft[1] / direct_ttft[1])
@@ -87,6 +111,7 @@ def _latency_lines(result: RunResult, main: bool) -> list[str]:
         f"   target p50 < 5 ms: {_verdict(added[0] < 0.005)}, p99 < 50 ms: {_verdict(added[1] < 0.050)}" if main else ""
     )
     return [
+        f"  counted: {len(chatd.ttfts)} answers, {chatd.deltas} deltas in {chatd.seconds:.2f} s",
         "                                   p50          p99",
         f"  TTFT straight from mockllm  {_ms(direct_ttft[0])}  {_ms(direct_ttft[1])}",
         f"  TTFT through chatd          {_ms(chatd_ttft[0])}  {_ms(chatd_ttft[1])}",
@@ -99,9 +124,14 @@ def _latency_lines(result: RunResult, main: bool) -> list[str]:
 
 
 def _errors(result: RunResult, deltas: int) -> tuple[int, list[str]]:
+    """Chats with an answer that failed or lost deltas (or that did not get all their turns)."""
+    answers: dict[int, int] = {}
+    for stream in result.measured.chatd:
+        answers[stream.chat] = answers.get(stream.chat, 0) + 1
     bad = [s for s in result.measured.chatd if s.error or s.deltas != deltas]
     samples = [s.error or f"{s.deltas} of {deltas} deltas" for s in bad[:3]]
-    return len(bad), samples
+    short = {chat for chat, count in answers.items() if count != result.turns}
+    return len({s.chat for s in bad} | short | (set(range(result.chats)) - answers.keys())), samples
 
 
 def _process_lines(result: RunResult) -> list[str]:
@@ -113,6 +143,7 @@ def _process_lines(result: RunResult) -> list[str]:
 def run_section(result: RunResult, options: Options, *, main: bool) -> str:
     m = result.measured
     received = sum(s.deltas for s in m.chatd)
+    direct, chatd = Window.of(m.direct, steady=result.turns > 1), Window.of(m.chatd, steady=result.turns > 1)
     failed, samples = _errors(result, options.deltas)
     app_cpu = sum(u.cpu_seconds for u in m.usage if u.name == "serve" or u.name.startswith("worker"))
     error_line = f"  chats with errors: {failed} of {result.chats}" + (f"  e.g. {samples}" if samples else "")
@@ -120,11 +151,13 @@ def run_section(result: RunResult, options: Options, *, main: bool) -> str:
         error_line += f"   target 0 on one worker process: {_verdict(failed == 0)}"
     lines = [
         "",
-        f"== {result.chats} concurrent chats, {result.workers} worker process(es) x {result.threads} threads ==",
+        f"== {result.chats} concurrent chats x {result.turns} answers, "
+        f"{result.workers} worker process(es) x {result.threads} threads ==",
         f"  load average when the run began: {result.load_before:.2f}",
         error_line,
-        *_latency_lines(result, main),
-        f"  throughput: {received / m.seconds:,.0f} deltas/s end to end ({received} deltas in {m.seconds:.2f} s)",
+        *_latency_lines(direct, chatd, main),
+        f"  throughput: {chatd.deltas / chatd.seconds:,.0f} deltas/s end to end "
+        f"(direct: {direct.deltas / direct.seconds:,.0f}); {received} deltas in all in {m.seconds:.2f} s",
         f"  CPU per delta (serve + workers): {app_cpu / max(received, 1) * 1e6:.0f} us",
         *_process_lines(result),
         f"  PostgreSQL connections at most: {m.peak_connections}",

@@ -45,24 +45,25 @@ class RunResult:
     chats: int
     workers: int
     threads: int
+    turns: int  # answers per chat
     idle_sockets: int
     load_before: float  # the machine's 1-minute load average as the run began (it may be shared)
     measured: Measured
     queries: dict[str, int] = field(default_factory=dict)
 
 
-async def _drive(cluster: Cluster, options: Options, chats: int, token: str, model_id: int,
+async def _drive(cluster: Cluster, options: Options, chats: int, turns: int, token: str, model_id: int,
                  watch: ProcessWatch, serve: Service, idle_sockets: int) -> Measured:  # fmt: skip
     """Warm up, stream straight from the mock, then through chatd; optionally idle sockets."""
     client = ChatdClient(cluster.http, cluster.ws, token, model_id, connections=chats + 10)
     ramp = options.ramp_ms / 1000
     ready = await asyncio.gather(*(client.ready_chat() for _ in range(chats)))
     try:
-        direct = await direct_streams(cluster.mock_url, options.content, chats, ramp)
+        direct = await direct_streams(cluster.mock_url, options.content, chats, ramp, turns)
         watch.start()
         with ConnectionSampler(cluster.database_url) as sampler:
             started = time.time()
-            streams = await staggered(chats, ramp, lambda i: client.stream_turn(ready[i], options.content))
+            streams = await staggered(chats, ramp, turns, lambda i: client.stream_turn(ready[i], options.content))
         measured = Measured(
             direct=direct,
             chatd=streams,
@@ -95,7 +96,8 @@ def count_queries(cluster: Cluster) -> dict[str, int]:
 
 
 def run(options: Options, *, chats: int, workers: int, main: bool) -> RunResult:
-    """One deployment from scratch; the main run also measures idle sockets and queries."""
+    """One deployment from scratch; the main run also measures idle sockets and queries.
+    The other (many chats on one worker) checks only that every answer arrives: one turn each."""
     threads = max(DEFAULT_WORKER_THREADS, chats)
     load_before = os.getloadavg()[0]
     with Cluster(options.database_url, options.redis_url) as cluster:
@@ -107,9 +109,10 @@ def run(options: Options, *, chats: int, workers: int, main: bool) -> RunResult:
         pids = {"serve": serve.pid, **{w.name: w.pid for w in started}, "mockllm": mock.pid, "bench": os.getpid()}
         watch = ProcessWatch(pids)
         idle = options.idle_sockets if main else 0
-        measured = asyncio.run(_drive(cluster, options, chats, token, model_id, watch, serve, idle))
+        turns = options.turns if main else 1
+        measured = asyncio.run(_drive(cluster, options, chats, turns, token, model_id, watch, serve, idle))
         cluster.check_alive()
-        result = RunResult(chats, workers, threads, idle, load_before, measured)
+        result = RunResult(chats, workers, threads, turns, idle, load_before, measured)
         if main:
             for worker in started:
                 worker.stop()
