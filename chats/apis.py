@@ -42,6 +42,8 @@ from chats.serializers import (
     QueuedMessageSerializer,
     SendResultSerializer,
     VapidPublicKeySerializer,
+    message_data,
+    queued_message_data,
 )
 from costs import selectors as cost_selectors
 from costs.serializers import ChatCostSerializer
@@ -126,10 +128,11 @@ class MessageListSendApi(APIView):
     def post(self, request: Request, chat_id: str) -> Response:
         chat = selectors.chat_get(user=_me(request), chat_id=chat_id)
         result = services.message_send(chat=chat, user=_me(request), **_valid(MessageSendSerializer, request.data))
-        if result.queued:
-            body = {"queued": True, "queued_message": QueuedMessageSerializer(result.queued_message).data}
+        if result.queued_message is not None:
+            body = {"queued": True, "queued_message": queued_message_data(result.queued_message)}
             return Response(body, status=status.HTTP_202_ACCEPTED)
-        return Response({"queued": False, "message": MessageSerializer(result.message).data}, status=201)
+        assert result.message is not None
+        return Response({"queued": False, "message": message_data(result.message)}, status=201)
 
 
 class MessageEditApi(APIView):

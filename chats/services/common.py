@@ -12,7 +12,7 @@ from chats import runner, streaming
 from chats.enums import ChatStatus, Role, Visibility
 from chats.errors import InvalidInput
 from chats.models import Chat, ChatFile, Message, QueuedMessage
-from chats.serializers import ChatSerializer, message_event, queue_event, status_event
+from chats.serializers import chat_data, message_event, queue_event, status_event
 from providers.models import ModelConfig
 
 
@@ -51,7 +51,7 @@ def set_status(
 
 
 def sidebar_chat(chat: Chat) -> dict[str, Any]:
-    return dict(ChatSerializer(chat).data)
+    return chat_data(chat)
 
 
 def resolve_model_config(model_config_id: int | None) -> ModelConfig:

@@ -62,7 +62,7 @@ def message_send(
             role=Role.USER,
             parts=parts,
             visibility=Visibility.BOTH,
-            model_config=model_config or chat.model_config,
+            model_config_id=model_config.pk if model_config is not None else chat.model_config_id,
             created_by=user,
         )
         event = message_event(message)
