@@ -137,6 +137,11 @@ def complete(reply: Reply, conv: Conversation, body: dict[str, Any]) -> dict[str
     return _message(body, content, STOP_REASONS.get(reply.finish(), reply.finish()), usage(reply, conv))
 
 
+def stream_error(status: int, message: str) -> bytes:
+    """A failure reported inside a 200 stream: an `error` event (e.g. overloaded_error)."""
+    return sse(error(status, message), "error")
+
+
 def error(status: int, message: str) -> dict[str, Any]:
     kind = ERROR_TYPES.get(status, "api_error")
     return {"type": "error", "error": {"type": kind, "message": message}}

@@ -91,5 +91,10 @@ def complete(reply: Reply, conv: Conversation, body: dict[str, Any]) -> dict[str
     return _chunk({"model": "gemini-mock"}, parts, final)
 
 
+def stream_error(status: int, message: str) -> bytes:
+    """A failure reported inside a 200 stream: a chunk carrying an `error`."""
+    return sse(error(status, message))
+
+
 def error(status: int, message: str) -> dict[str, Any]:
     return {"error": {"code": status, "message": message, "status": STATUSES.get(status, "INTERNAL")}}

@@ -96,6 +96,11 @@ def complete(reply: Reply, conv: Conversation, body: dict[str, Any]) -> dict[str
     }
 
 
+def stream_error(status: int, message: str) -> bytes:
+    """A failure reported inside a 200 stream: a chunk carrying an `error`."""
+    return sse(error(status, message))
+
+
 def error(status: int, message: str) -> dict[str, Any]:
     kinds = {401: "invalid_api_key", 429: "rate_limit_exceeded"}
     return {

@@ -155,6 +155,12 @@ def complete(reply: Reply, conv: Conversation, body: dict[str, Any]) -> dict[str
     return _response(body, status, writer.output, usage(reply, conv))
 
 
+def stream_error(status: int, message: str) -> bytes:
+    """A failure reported inside a 200 stream: an `error` event."""
+    code = "server_error" if status >= 500 else "invalid_request_error"
+    return sse({"type": "error", "code": code, "message": message, "param": None, "sequence_number": 0}, "error")
+
+
 def error(status: int, message: str) -> dict[str, Any]:
     return {
         "error": {"message": message, "type": "invalid_request_error" if status < 500 else "server_error", "code": None}

@@ -12,6 +12,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from providers.mockllm.sse import QUIRKS
+
 
 @dataclass
 class ToolCallSpec:
@@ -36,6 +38,9 @@ class Reply:
     stall_seconds: float = 0.0
     malformed: bool = False
     truncate: bool = False
+    stream_error_status: int | None = None  # an error reported inside the stream, half-way
+    stream_error_message: str = ""
+    quirks: tuple[str, ...] = ()  # see sse.QUIRKS
     finish_reason: str | None = None
     stamp: bool = False  # each text chunk carries the time it was sent (see STAMP)
 
@@ -78,6 +83,7 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
     text = spec.get("text", "")
     reasoning = spec.get("reasoning", "")
     error = spec.get("error") or {}
+    stream_error = spec.get("stream_error") or {}
     slow = spec.get("slow") or {}
     reply = Reply(
         text_chunks=list(text) if isinstance(text, list) else split_chunks(text),
@@ -92,6 +98,9 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
         stall_seconds=float(spec.get("stall_seconds", 0)),
         malformed=bool(spec.get("malformed")),
         truncate=bool(spec.get("truncate")),
+        stream_error_status=stream_error.get("status"),
+        stream_error_message=stream_error.get("message", ""),
+        quirks=_quirks(spec.get("quirks") or []),
         finish_reason=spec.get("finish_reason"),
     )
     if slow:
@@ -99,6 +108,13 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
     if spec.get("stamp"):
         _stamp(reply)
     return reply
+
+
+def _quirks(names: list[str]) -> tuple[str, ...]:
+    unknown = set(names) - QUIRKS
+    if unknown:
+        raise ValueError(f"unknown quirks {sorted(unknown)}; known: {sorted(QUIRKS)}")
+    return tuple(names)
 
 
 def _tool_call_from_spec(call: dict[str, Any]) -> ToolCallSpec:
@@ -164,6 +180,11 @@ def _apply_directive(reply: Reply, verb: str, rest: str) -> None:
         words = shlex.split(rest)
         reply.error_status = int(words[0]) if words else 500
         reply.retry_after = words[1] if len(words) > 1 else None
+    elif verb == "stream_error":
+        words = shlex.split(rest)
+        reply.stream_error_status = int(words[0]) if words else 500
+    elif verb == "quirks":
+        reply.quirks = _quirks(rest.split())
     elif verb == "usage":
         names = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
         reply.usage = dict(zip(names, (int(n) for n in rest.split()), strict=False))

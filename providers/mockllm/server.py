@@ -15,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from providers.mockllm import anthropic, gemini, openai_chat, openai_responses
 from providers.mockllm.script import STAMP, STAMP_BYTES, Reply, ScriptBook, default_reply, fill_from_request, send_time
-from providers.mockllm.sse import Frame
+from providers.mockllm.sse import Frame, with_quirks
 
 BAD_KEY = "bad-key"
 MAX_RECORDED = 1000
@@ -155,7 +155,7 @@ class Handler(BaseHTTPRequestHandler):
             message = reply.error_message or f"mock error {reply.error_status}"
             self._json(reply.error_status, fmt.error(reply.error_status, message), headers)
         elif stream:
-            self._stream(_shaped(fmt.stream(reply, conv, body), reply, fmt.MALFORMED), reply)
+            self._stream(_shaped(fmt.stream(reply, conv, body), reply, fmt), reply)
         else:
             time.sleep(reply.stall_seconds)
             if reply.stamp:
@@ -182,6 +182,8 @@ class Handler(BaseHTTPRequestHandler):
                     continue
                 if reply.stamp:
                     frame = frame.replace(STAMP_BYTES, send_time().encode())
+                if reply.quirks:
+                    frame = with_quirks(frame, reply.quirks)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                 self.wfile.flush()
             self.wfile.write(b"0\r\n\r\n")
@@ -208,15 +210,19 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _shaped(frames: Iterator[Frame], reply: Reply, malformed_frame: bytes) -> Iterator[Frame]:
-    """Apply `malformed` (garbage after the first frame) and `truncate` (stop half-way)."""
+def _shaped(frames: Iterator[Frame], reply: Reply, fmt: ModuleType) -> Iterator[Frame]:
+    """Apply `malformed` (garbage after the first frame), `truncate` (stop half-way) and
+    `stream_error` (the vendor's in-stream error half-way)."""
     if reply.malformed:
         yield next(frames)
-        yield malformed_frame
+        yield fmt.MALFORMED
         return
-    if reply.truncate:
+    if reply.truncate or reply.stream_error_status:
         data = [f for f in frames if isinstance(f, bytes)]
         yield from data[: max(1, len(data) // 2)]
+        if reply.stream_error_status:
+            status = reply.stream_error_status
+            yield fmt.stream_error(status, reply.stream_error_message or f"mock error {status}")
         return
     yield from frames
 

@@ -91,6 +91,28 @@ def test_error_directive_returns_the_status(mockllm: MockLLMServer) -> None:
     assert "error" in response.json()
 
 
+def test_quirks_directive_sends_crlf_comments_and_multiline_data(mockllm: MockLLMServer) -> None:
+    prompt = "mock: text hi\nmock: quirks crlf comments multiline_data"
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": prompt}]}
+    wire = httpx.post(mockllm.url + "/v1/chat/completions", json=body).content
+    assert wire.startswith(b": keep-alive\r\ndata: {")
+    assert b',\r\ndata: "' in wire
+    assert b"\n" not in wire.replace(b"\r\n", b"")
+
+
+def test_stream_error_directive_ends_the_stream_with_the_vendor_error_event(mockllm: MockLLMServer) -> None:
+    body = {"model": "m", "stream": True, "messages": [{"role": "user", "content": "mock: stream_error 529"}]}
+    wire = httpx.post(mockllm.url + "/v1/messages", json=body).content
+    assert wire.endswith(
+        b'event: error\ndata: {"type": "error", "error": {"type": "overloaded_error", "message": "mock error 529"}}\n\n'
+    )
+
+
+def test_an_unknown_quirk_is_rejected(mockllm: MockLLMServer) -> None:
+    response = httpx.post(mockllm.url + "/_mock/script", json={"replies": [{"quirks": ["lf-only"]}]})
+    assert response.status_code == 400
+
+
 def test_bad_key_gets_a_401_in_the_vendor_shape(mockllm: MockLLMServer) -> None:
     response = httpx.post(mockllm.url + "/v1/messages", headers={"x-api-key": "bad-key"}, json={"messages": []})
     assert response.status_code == 401
