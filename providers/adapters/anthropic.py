@@ -18,8 +18,10 @@ from providers.adapters.common import (
     malformed,
     parse_args,
     stream_ended_early,
+    without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
+from providers.adapters.sse import ServerSentEvent, read_events
 from providers.interface import (
     Adapter,
     Completion,
@@ -67,11 +69,13 @@ class AnthropicAdapter(Adapter):
         )
 
     def stream_events(self, request: LLMRequest, handle: StreamHandle) -> Iterator[StreamEvent]:
-        with translate_errors():
-            stream = self.client.messages.create(**params(request), stream=True)
-            handle.attach(lambda: abort_response(stream.response))
-            with stream:
-                yield from _StreamState().events(stream)
+        # The SDK sends the request and raises status errors; the body is read as plain dicts
+        # (see providers.adapters.sse).
+        create = self.client.messages.with_streaming_response.create
+        with translate_errors(), create(**params(request), stream=True) as raw:
+            response = raw.http_response
+            handle.attach(lambda: abort_response(response))
+            yield from _StreamState().events(_stream_events(read_events(response)))
 
     def complete(self, request: LLMRequest) -> Completion:
         with translate_errors():
@@ -202,72 +206,99 @@ def _file_block(part: dict[str, Any]) -> dict[str, Any]:
     return {"type": "image" if part["media_type"].startswith("image/") else "document", "source": source}
 
 
+def _stream_events(events: Iterator[ServerSentEvent]) -> Iterator[dict[str, Any]]:
+    """Messages stream events as the SDK reads them: unnamed events and pings are skipped, an
+    `error` event (e.g. overloaded_error in a 200 stream) is raised."""
+    for event in events:
+        if not event.event or event.event == "ping":
+            continue
+        if event.event == "error":
+            raise _stream_error(event.data)
+        if not event.data:
+            continue
+        data = json.loads(event.data)
+        if not isinstance(data, dict):
+            raise malformed(f"event is not an object: {event.data[:200]}")
+        yield data
+
+
+def _stream_error(data: str) -> ProviderError:
+    try:
+        body: object = json.loads(data)
+        fallback = f"{body}"
+    except ValueError:
+        body, fallback = data, data or "Error code: 200"
+    return error_from_text(_error_message(body, fallback))
+
+
 class _StreamState:
-    """Turns raw Messages stream events into neutral events."""
+    """Turns Messages stream events (decoded JSON) into neutral events."""
 
     def __init__(self) -> None:
         self.blocks: dict[int, dict[str, Any]] = {}
         self.usage: dict[str, Any] = {}
         self.stop_reason: str | None = None
 
-    def events(self, stream: Any) -> Iterator[StreamEvent]:
+    def events(self, stream: Iterator[dict[str, Any]]) -> Iterator[StreamEvent]:
         for event in stream:
-            if event.type == "message_start":
-                self.usage.update(event.message.usage.model_dump(exclude_none=True))
-            elif event.type == "content_block_start":
-                yield from self._block_start(event.index, event.content_block)
-            elif event.type == "content_block_delta":
-                yield from self._block_delta(event.index, event.delta)
-            elif event.type == "content_block_stop":
-                yield from self._block_stop(event.index)
-            elif event.type == "message_delta":
-                self.stop_reason = event.delta.stop_reason or self.stop_reason
-                self.usage.update(event.usage.model_dump(exclude_none=True))
-            elif event.type == "message_stop":
+            kind = event.get("type")
+            if kind == "message_start":
+                self.usage.update(without_none(event["message"].get("usage") or {}))
+            elif kind == "content_block_start":
+                yield from self._block_start(event["index"], event["content_block"])
+            elif kind == "content_block_delta":
+                yield from self._block_delta(event["index"], event["delta"])
+            elif kind == "content_block_stop":
+                yield from self._block_stop(event["index"])
+            elif kind == "message_delta":
+                self.stop_reason = (event.get("delta") or {}).get("stop_reason") or self.stop_reason
+                self.usage.update(without_none(event.get("usage") or {}))
+            elif kind == "message_stop":
                 break
         if self.stop_reason is None:
             raise stream_ended_early()
         yield anthropic_usage(self.usage)
         yield Finish(FINISH_REASONS.get(self.stop_reason, self.stop_reason))
 
-    def _block_start(self, index: int, block: Any) -> Iterator[StreamEvent]:
-        self.blocks[index] = {"type": block.type, "block": block, "json": []}
-        if block.type in ("tool_use", "server_tool_use"):
-            yield ToolCallStart(block.id, block.name)
-        elif block.type == "web_search_tool_result":
-            content = block.model_dump(exclude_none=True)["content"]
+    def _block_start(self, index: int, block: dict[str, Any]) -> Iterator[StreamEvent]:
+        kind = block.get("type")
+        self.blocks[index] = {"type": kind, "block": block, "json": []}
+        if kind in ("tool_use", "server_tool_use"):
+            yield ToolCallStart(block["id"], block["name"])
+        elif kind == "web_search_tool_result":
+            content = without_none(block.get("content"))
             is_error = isinstance(content, dict) and content.get("type") == "web_search_tool_result_error"
-            yield ProviderToolResult(block.tool_use_id, "web_search", content, is_error)
-        elif block.type == "text" and block.text:
-            yield TextDelta(block.text)
+            yield ProviderToolResult(block["tool_use_id"], "web_search", content, is_error)
+        elif kind == "text" and block.get("text"):
+            yield TextDelta(block["text"])
 
-    def _block_delta(self, index: int, delta: Any) -> Iterator[StreamEvent]:
+    def _block_delta(self, index: int, delta: dict[str, Any]) -> Iterator[StreamEvent]:
         state = self.blocks.get(index)
         if state is None:
             raise malformed(f"delta for unknown content block {index}")
-        if delta.type == "text_delta":
-            yield TextDelta(delta.text)
-        elif delta.type == "thinking_delta":
-            yield ReasoningDelta(delta.thinking)
-        elif delta.type == "signature_delta":
-            yield ReasoningDelta("", signature=delta.signature)
-        elif delta.type == "input_json_delta" and delta.partial_json:
-            state["json"].append(delta.partial_json)
-            yield ToolCallArgsDelta(state["block"].id, delta.partial_json)
-        elif delta.type == "citations_delta" and getattr(delta.citation, "url", None):
-            yield Source(delta.citation.url, delta.citation.title or "")
+        kind = delta.get("type")
+        if kind == "text_delta":
+            yield TextDelta(delta["text"])
+        elif kind == "thinking_delta":
+            yield ReasoningDelta(delta["thinking"])
+        elif kind == "signature_delta":
+            yield ReasoningDelta("", signature=delta["signature"])
+        elif kind == "input_json_delta" and delta.get("partial_json"):
+            state["json"].append(delta["partial_json"])
+            yield ToolCallArgsDelta(state["block"]["id"], delta["partial_json"])
+        elif kind == "citations_delta":
+            citation = delta.get("citation") or {}
+            if citation.get("url"):
+                yield Source(citation["url"], citation.get("title") or "")
 
     def _block_stop(self, index: int) -> Iterator[StreamEvent]:
         state = self.blocks.get(index)
         if state is None or state["type"] not in ("tool_use", "server_tool_use"):
             return
         block = state["block"]
-        args = (
-            parse_args("".join(state["json"]))
-            if state["json"]
-            else (block.input if isinstance(block.input, dict) else {})
-        )
-        yield ToolCallComplete(block.id, block.name, args, provider_executed=state["type"] == "server_tool_use")
+        given = block.get("input")
+        args = parse_args("".join(state["json"])) if state["json"] else (given if isinstance(given, dict) else {})
+        yield ToolCallComplete(block["id"], block["name"], args, provider_executed=state["type"] == "server_tool_use")
 
 
 def anthropic_usage(raw: dict[str, Any]) -> Usage:
@@ -303,9 +334,13 @@ def translate_errors() -> Iterator[None]:
 
 
 def _message(exc: anthropic.APIError) -> str:
-    body = exc.body
+    return _error_message(exc.body, exc.message)
+
+
+def _error_message(body: object, fallback: str) -> str:
+    """`<type>: <message>` of an error body (`{"error": {"type", "message"}}` or the inner object)."""
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             return f"{error.get('type', 'error')}: {error['message']}"
-    return exc.message
+    return fallback

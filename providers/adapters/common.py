@@ -38,6 +38,15 @@ def parse_args(raw: str | None) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def without_none(value: Any) -> Any:
+    """A decoded JSON value without null members, as the SDKs' `model_dump(exclude_none=True)`."""
+    if isinstance(value, dict):
+        return {key: without_none(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [without_none(item) for item in value]
+    return value
+
+
 def dump_args(args: dict[str, Any]) -> str:
     return json.dumps(args, ensure_ascii=False)
 

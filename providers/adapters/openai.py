@@ -24,8 +24,10 @@ from providers.adapters.common import (
     malformed,
     parse_args,
     stream_ended_early,
+    without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
+from providers.adapters.sse import ServerSentEvent, read_events
 from providers.interface import (
     Adapter,
     Completion,
@@ -64,10 +66,13 @@ class OpenAIAdapter(Adapter):
             if request.options.get("use_responses_api"):
                 yield from openai_responses.stream_events(self.client, request, handle)
                 return
-            stream = self.client.chat.completions.create(**self._params(request), stream=True)
-            handle.attach(lambda: abort_response(stream.response))
-            with stream:
-                yield from _chat_events(stream)
+            # The SDK sends the request and raises status errors; the body is read as plain
+            # dicts (see providers.adapters.sse).
+            create = self.client.chat.completions.with_streaming_response.create
+            with create(**self._params(request), stream=True) as raw:
+                response = raw.http_response
+                handle.attach(lambda: abort_response(response))
+                yield from _chat_events(_chunks(read_events(response)))
 
     def complete(self, request: LLMRequest) -> Completion:
         with translate_errors():
@@ -102,16 +107,30 @@ class OpenAIAdapter(Adapter):
         return params
 
 
-def _chat_events(stream: Any) -> Iterator[StreamEvent]:
+def _chunks(events: Iterator[ServerSentEvent]) -> Iterator[dict[str, Any]]:
+    """Chat Completions chunks up to `data: [DONE]`. A chunk with an `error` raises it (as the
+    SDK does: servers report failures mid-stream that way)."""
+    for event in events:
+        if event.data.startswith("[DONE]"):
+            return
+        chunk = json.loads(event.data)
+        if not isinstance(chunk, dict):
+            raise malformed(f"chunk is not an object: {event.data[:200]}")
+        if chunk.get("error"):
+            raise error_from_text(_error_message(chunk["error"], "An error occurred during streaming"))
+        yield chunk
+
+
+def _chat_events(chunks: Iterator[dict[str, Any]]) -> Iterator[StreamEvent]:
     calls: dict[int, dict[str, Any]] = {}
     finish_reason = None
     usage = None
-    for chunk in stream:
-        if chunk.usage is not None:
-            usage = chat_usage(chunk.usage)
-        for choice in chunk.choices:
-            yield from _delta_events(choice.delta, calls)
-            finish_reason = choice.finish_reason or finish_reason
+    for chunk in chunks:
+        if chunk.get("usage") is not None:
+            usage = chat_usage(chunk["usage"])
+        for choice in chunk.get("choices") or ():
+            yield from _delta_events(choice.get("delta"), calls)
+            finish_reason = choice.get("finish_reason") or finish_reason
     if finish_reason is None:
         raise stream_ended_early()
     for call in calls.values():
@@ -121,41 +140,41 @@ def _chat_events(stream: Any) -> Iterator[StreamEvent]:
     yield Finish(FINISH_REASONS.get(finish_reason, finish_reason))
 
 
-def _delta_events(delta: Any, calls: dict[int, dict[str, Any]]) -> Iterator[StreamEvent]:
-    if delta is None:
+def _delta_events(delta: dict[str, Any] | None, calls: dict[int, dict[str, Any]]) -> Iterator[StreamEvent]:
+    if not delta:
         return
-    extra = delta.model_extra or {}
     # OpenAI-compatible servers (DeepSeek, vLLM, Ollama…) stream reasoning under these names.
-    reasoning = extra.get("reasoning_content") or extra.get("reasoning")
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     if isinstance(reasoning, str) and reasoning:
         yield ReasoningDelta(reasoning)
-    if delta.content:
-        yield TextDelta(delta.content)
-    for fragment in delta.tool_calls or []:
-        call = calls.get(fragment.index)
+    if delta.get("content"):
+        yield TextDelta(delta["content"])
+    for fragment in delta.get("tool_calls") or ():
+        function = fragment.get("function") or {}
+        call = calls.get(fragment.get("index"))
         if call is None:
-            if not (fragment.id and fragment.function and fragment.function.name):
+            if not (fragment.get("id") and function.get("name")):
                 raise malformed("tool call fragment without id or name")
-            call = calls[fragment.index] = {"id": fragment.id, "name": fragment.function.name, "args": []}
+            call = calls[fragment.get("index")] = {"id": fragment["id"], "name": function["name"], "args": []}
             yield ToolCallStart(call["id"], call["name"])
-        if fragment.function and fragment.function.arguments:
-            call["args"].append(fragment.function.arguments)
-            yield ToolCallArgsDelta(call["id"], fragment.function.arguments)
+        if function.get("arguments"):
+            call["args"].append(function["arguments"])
+            yield ToolCallArgsDelta(call["id"], function["arguments"])
 
 
 def chat_usage(usage: Any) -> Usage:
-    """prompt_tokens include cached tokens; completion_tokens include reasoning tokens."""
+    """From the SDK's CompletionUsage or its JSON (streams are read as JSON). prompt_tokens
+    include cached tokens; completion_tokens include reasoning tokens."""
     if usage is None:
         return Usage()
-    prompt_details = usage.prompt_tokens_details
-    completion_details = usage.completion_tokens_details
-    cached = (prompt_details.cached_tokens or 0) if prompt_details else 0
+    raw = without_none(usage) if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+    cached = (raw.get("prompt_tokens_details") or {}).get("cached_tokens") or 0
     return Usage(
-        input_tokens=(usage.prompt_tokens or 0) - cached,
-        output_tokens=usage.completion_tokens or 0,
-        reasoning_tokens=(completion_details.reasoning_tokens or 0) if completion_details else 0,
+        input_tokens=(raw.get("prompt_tokens") or 0) - cached,
+        output_tokens=raw.get("completion_tokens") or 0,
+        reasoning_tokens=(raw.get("completion_tokens_details") or {}).get("reasoning_tokens") or 0,
         cache_read_tokens=cached,
-        raw=usage.model_dump(exclude_none=True),
+        raw=raw,
     )
 
 
@@ -229,9 +248,13 @@ def translate_errors() -> Iterator[None]:
 
 
 def _message(exc: openai.APIError) -> str:
-    body = exc.body
+    return _error_message(exc.body, exc.message)
+
+
+def _error_message(body: object, fallback: str) -> str:
+    """The message of an error body (`{"error": {"message": …}}` or the inner object)."""
     if isinstance(body, dict):
         error = body.get("error", body)
         if isinstance(error, dict) and isinstance(error.get("message"), str):
             return error["message"]
-    return exc.message
+    return fallback
