@@ -27,7 +27,7 @@ from providers.adapters.common import (
     without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
-from providers.adapters.sse import ServerSentEvent, read_events
+from providers.adapters.openai_stream import error_message, stream_data
 from providers.interface import (
     Adapter,
     Completion,
@@ -72,7 +72,7 @@ class OpenAIAdapter(Adapter):
             with create(**self._params(request), stream=True) as raw:
                 response = raw.http_response
                 handle.attach(lambda: abort_response(response))
-                yield from _chat_events(_chunks(read_events(response)))
+                yield from _chat_events(stream_data(response))
 
     def complete(self, request: LLMRequest) -> Completion:
         with translate_errors():
@@ -105,20 +105,6 @@ class OpenAIAdapter(Adapter):
             if "parallel_tool_calls" in options:
                 params["parallel_tool_calls"] = options["parallel_tool_calls"]
         return params
-
-
-def _chunks(events: Iterator[ServerSentEvent]) -> Iterator[dict[str, Any]]:
-    """Chat Completions chunks up to `data: [DONE]`. A chunk with an `error` raises it (as the
-    SDK does: servers report failures mid-stream that way)."""
-    for event in events:
-        if event.data.startswith("[DONE]"):
-            return
-        chunk = json.loads(event.data)
-        if not isinstance(chunk, dict):
-            raise malformed(f"chunk is not an object: {event.data[:200]}")
-        if chunk.get("error"):
-            raise error_from_text(_error_message(chunk["error"], "An error occurred during streaming"))
-        yield chunk
 
 
 def _chat_events(chunks: Iterator[dict[str, Any]]) -> Iterator[StreamEvent]:
@@ -248,13 +234,4 @@ def translate_errors() -> Iterator[None]:
 
 
 def _message(exc: openai.APIError) -> str:
-    return _error_message(exc.body, exc.message)
-
-
-def _error_message(body: object, fallback: str) -> str:
-    """The message of an error body (`{"error": {"message": …}}` or the inner object)."""
-    if isinstance(body, dict):
-        error = body.get("error", body)
-        if isinstance(error, dict) and isinstance(error.get("message"), str):
-            return error["message"]
-    return fallback
+    return error_message(exc.body, exc.message)

@@ -19,8 +19,10 @@ from providers.adapters.common import (
     is_text_file,
     parse_args,
     stream_ended_early,
+    without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
+from providers.adapters.openai_stream import stream_data
 from providers.interface import (
     Completion,
     Finish,
@@ -43,11 +45,13 @@ SAMPLING_OPTIONS = ("temperature", "top_p")
 
 
 def stream_events(client: openai.OpenAI, request: LLMRequest, handle: StreamHandle) -> Iterator[StreamEvent]:
-    stream = client.responses.create(**params(request), stream=True)
-    handle.attach(lambda: abort_response(stream.response))
+    """The SDK sends the request and raises status errors; the body is read as plain dicts
+    (see providers.adapters.sse)."""
     state = _State()
-    with stream:
-        for event in stream:
+    with client.responses.with_streaming_response.create(**params(request), stream=True) as raw:
+        response = raw.http_response
+        handle.attach(lambda: abort_response(response))
+        for event in stream_data(response):
             yield from state.handle(event)
             if state.finish is not None:
                 break
@@ -128,7 +132,7 @@ def _user_content(message: PromptMessage) -> list[dict[str, Any]]:
 
 
 class _State:
-    """Turns Responses stream events into neutral events."""
+    """Turns Responses stream events (decoded JSON) into neutral events."""
 
     def __init__(self) -> None:
         self.call_ids: dict[str, str] = {}  # output item id -> call id
@@ -136,66 +140,66 @@ class _State:
         self.usage: Usage | None = None
         self.finish: Finish | None = None
 
-    def handle(self, event: Any) -> Iterator[StreamEvent]:
-        kind = event.type
+    def handle(self, event: dict[str, Any]) -> Iterator[StreamEvent]:
+        kind = event.get("type")
         if kind == "response.output_text.delta":
-            yield TextDelta(event.delta)
+            yield TextDelta(event["delta"])
         elif kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
-            yield ReasoningDelta(event.delta)
-        elif kind == "response.output_item.added" and event.item.type == "function_call":
-            self.call_ids[event.item.id or event.item.call_id] = event.item.call_id
-            yield ToolCallStart(event.item.call_id, event.item.name)
+            yield ReasoningDelta(event["delta"])
+        elif kind == "response.output_item.added" and event["item"].get("type") == "function_call":
+            item = event["item"]
+            self.call_ids[item.get("id") or item["call_id"]] = item["call_id"]
+            yield ToolCallStart(item["call_id"], item["name"])
         elif kind == "response.function_call_arguments.delta":
-            yield ToolCallArgsDelta(self.call_ids.get(event.item_id, event.item_id), event.delta)
+            yield ToolCallArgsDelta(self.call_ids.get(event["item_id"], event["item_id"]), event["delta"])
         elif kind == "response.output_item.done":
-            yield from self._item_done(event.item)
+            yield from self._item_done(event["item"])
         elif kind == "response.output_text.annotation.added":
-            yield from _annotation_source(event.annotation)
+            yield from _annotation_source(event.get("annotation"))
         elif kind in ("response.completed", "response.incomplete"):
-            self._finished(event.response)
+            self._finished(event["response"])
         elif kind in ("response.failed", "error"):
             raise error_from_text(_failure_message(event))
 
-    def _item_done(self, item: Any) -> Iterator[StreamEvent]:
-        if item.type == "function_call":
+    def _item_done(self, item: dict[str, Any]) -> Iterator[StreamEvent]:
+        if item.get("type") == "function_call":
             self.has_tool_calls = True
-            yield ToolCallComplete(item.call_id, item.name, parse_args(item.arguments))
-        elif item.type == "web_search_call":
-            action = item.model_dump(exclude_none=True).get("action", {})
-            yield ToolCallComplete(item.id, "web_search", action, provider_executed=True)
-            yield ProviderToolResult(item.id, "web_search", {"status": item.status})
+            yield ToolCallComplete(item["call_id"], item["name"], parse_args(item.get("arguments")))
+        elif item.get("type") == "web_search_call":
+            action = without_none(item.get("action")) or {}
+            yield ToolCallComplete(item["id"], "web_search", action, provider_executed=True)
+            yield ProviderToolResult(item["id"], "web_search", {"status": item.get("status")})
 
-    def _finished(self, response: Any) -> None:
-        self.usage = responses_usage(response.usage)
-        if response.status == "incomplete":
-            details = response.incomplete_details
-            reason = details.reason if details else None
+    def _finished(self, response: dict[str, Any]) -> None:
+        self.usage = responses_usage(response.get("usage"))
+        if response.get("status") == "incomplete":
+            reason = (response.get("incomplete_details") or {}).get("reason")
             self.finish = Finish("length" if reason == "max_output_tokens" else (reason or "length"))
         else:
             self.finish = Finish("tool_calls" if self.has_tool_calls else "stop")
 
 
 def _annotation_source(annotation: Any) -> Iterator[StreamEvent]:
-    data = annotation if isinstance(annotation, dict) else getattr(annotation, "__dict__", {})
-    if data.get("type") == "url_citation" and data.get("url"):
-        yield Source(data["url"], data.get("title") or "")
+    if isinstance(annotation, dict) and annotation.get("type") == "url_citation" and annotation.get("url"):
+        yield Source(annotation["url"], annotation.get("title") or "")
 
 
-def _failure_message(event: Any) -> str:
-    error = getattr(getattr(event, "response", None), "error", None) or event
-    return getattr(error, "message", None) or "the provider reported a failed response"
+def _failure_message(event: dict[str, Any]) -> str:
+    error = (event.get("response") or {}).get("error") or event
+    return error.get("message") or "the provider reported a failed response"
 
 
 def responses_usage(usage: Any) -> Usage:
-    """input_tokens include cached tokens; output_tokens include reasoning tokens."""
+    """From the SDK's ResponseUsage or its JSON (streams are read as JSON). input_tokens
+    include cached tokens; output_tokens include reasoning tokens."""
     if usage is None:
         return Usage()
-    cached = usage.input_tokens_details.cached_tokens or 0 if usage.input_tokens_details else 0
-    reasoning = usage.output_tokens_details.reasoning_tokens or 0 if usage.output_tokens_details else 0
+    raw = without_none(usage) if isinstance(usage, dict) else usage.model_dump(exclude_none=True)
+    cached = (raw.get("input_tokens_details") or {}).get("cached_tokens") or 0
     return Usage(
-        input_tokens=usage.input_tokens - cached,
-        output_tokens=usage.output_tokens,
-        reasoning_tokens=reasoning,
+        input_tokens=(raw.get("input_tokens") or 0) - cached,
+        output_tokens=raw.get("output_tokens") or 0,
+        reasoning_tokens=(raw.get("output_tokens_details") or {}).get("reasoning_tokens") or 0,
         cache_read_tokens=cached,
-        raw=usage.model_dump(exclude_none=True),
+        raw=raw,
     )

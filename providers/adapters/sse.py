@@ -2,8 +2,8 @@
 
 The SDKs build and send stream requests and raise their HTTP status errors, but their
 streams turn every event into typed pydantic models: with openai that costs ~0.1 ms of CPU
-per delta, eight times the `json.loads` of its data. So the Chat Completions and Messages
-adapters read the body here and decode each event's data themselves.
+per delta, eight times the `json.loads` of its data. So the OpenAI (Chat Completions,
+Responses) and Anthropic adapters read the body here and decode each event's data themselves.
 """
 
 from __future__ import annotations
