@@ -25,7 +25,7 @@ from chats.agent.control import CancelReason, RunControl
 from chats.agent.loop import Outcome, Step, Turn, TurnFailed
 from chats.enums import ChatMode
 from chats.errors import InvalidInput
-from chats.models import Chat, UserPreferences
+from chats.models import Chat, Message, UserPreferences
 from chats.services import runs
 from chats.services.common import resolve_model_config
 from chats.tools.registry import tools_for
@@ -41,6 +41,7 @@ from workspaces.tools.base import ToolContext
 logger = logging.getLogger(__name__)
 
 _runs: dict[str, tuple[uuid.UUID, RunControl]] = {}  # run id -> (chat id, its control)
+_claiming: dict[str, bool] = {}  # runs of `_runs` still claiming their chat -> whether a ping came meanwhile
 _waiters: dict[uuid.UUID, set[threading.Event]] = {}
 _runs_lock = threading.Lock()
 _listener: streaming.ControlListener | None = None
@@ -51,24 +52,37 @@ def run_chat(chat_id: uuid.UUID | str) -> None:
     """Acquire the chat if it is pending and run its turn to the end. Never raises."""
     chat_id = uuid.UUID(str(chat_id))
     try:
-        chat = runs.run_acquire(chat_id=chat_id)
-        if chat is None:
-            return
-        run_id = str(chat.worker_id)
-        control = RunControl()
-        _register(run_id, chat.pk, control)
-        try:
-            outcome, error = _run_turn(chat, control, run_id)
-        except Exception as exc:  # a bug must end in `error`, never in a chat stuck running
-            logger.exception("chat %s crashed", chat_id)
-            outcome, error = Outcome.COMPLETED, f"chat processing failed: {type(exc).__name__}: {exc}"
-        finally:
-            _unregister(run_id, chat.pk)
-        runs.run_release(chat_id=chat.pk, outcome=outcome, error=error, worker_id=run_id)
+        ran = _claim_and_run(chat_id)
+        if ran is not None:
+            run_id, outcome, error = ran
+            runs.run_release(chat_id=chat_id, outcome=outcome, error=error, worker_id=run_id)
     except Exception:  # e.g. the database went away: stale recovery will hand the chat on
         logger.exception("chat %s: acquire/release failed", chat_id)
     finally:
         _give_back_connection()
+
+
+def _claim_and_run(chat_id: uuid.UUID) -> tuple[str, Outcome, str | None] | None:
+    """Claim the chat and run its turn: (run id, outcome, error), or None when it was not pending.
+
+    The run watches the chat's control pings from before the claim, so a status change right
+    after the claim commits cannot go unheard; the row is re-checked only if a ping came while
+    claiming (see `_on_ping`). Unregistered before returning, so its own release is no news to it.
+    """
+    run_id, control = runs.new_run_id(), RunControl()
+    _register(run_id, chat_id, control)
+    try:
+        chat = runs.run_acquire(chat_id=chat_id, worker_id=run_id)
+        if chat is None:
+            return None
+        _claimed(run_id, chat_id, control)
+        try:
+            return (run_id, *_run_turn(chat, control, run_id))
+        except Exception as exc:  # a bug must end in `error`, never in a chat stuck running
+            logger.exception("chat %s crashed", chat_id)
+            return run_id, Outcome.COMPLETED, f"chat processing failed: {type(exc).__name__}: {exc}"
+    finally:
+        _unregister(run_id, chat_id)
 
 
 def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, str | None]:
@@ -78,7 +92,6 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
     except (ProviderError, ValueError, InvalidInput) as exc:
         message = exc.message if isinstance(exc, ProviderError) else str(getattr(exc, "detail", exc))
         return Outcome.COMPLETED, _fail(chat, ProviderError(message, kind="config"))
-    title.start_if_eligible(chat, model_config)
     tools = tools_for(is_root=chat.parent_id is None, mode=chat.mode, workspace_id=chat.workspace_id)
     definitions = [tool.definition() for tool in tools.values()]
 
@@ -93,7 +106,7 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
 
     def persist(step: Step) -> list[PromptMessage]:
         metrics.LLM_LATENCY.labels(model_config.model).observe(step.model_ms / 1000)
-        stored = runs.run_persist_step(chat_id=chat.pk, step=step, model_config=model_config, worker_id=run_id)
+        stored = runs.run_persist_step(chat=chat, step=step, model_config=model_config, worker_id=run_id)
         _give_back_connection()
         if stored is None:
             control.cancel(CancelReason.SUPERSEDED)
@@ -122,7 +135,7 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
         store=lambda summary: runs.run_persist_summary(
             chat_id=chat.pk, summary=summary, model_config=model_config, worker_id=run_id
         ),
-        reload=lambda: _prompt(chat, preferences),
+        reload=lambda: _prompt(chat, preferences, history.prompt_rows(chat.pk)),
     )
     turn = Turn(
         adapter=adapter,
@@ -141,8 +154,11 @@ def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, st
         emit=emit,
         compact=compactor,
     )
-    messages = _prompt(chat, preferences)
-    streaming.set_stream_base(chat.pk, selectors.last_message_id(chat=chat))
+    rows = history.prompt_rows(chat.pk)
+    title.start_if_eligible(chat, model_config, rows)
+    messages = _prompt(chat, preferences, rows)
+    base = history.newest_id(rows)
+    streaming.set_stream_base(chat.pk, selectors.last_message_id(chat=chat) if base is None else base)
     _give_back_connection()
     try:
         return turn.run(messages), None
@@ -159,7 +175,7 @@ def _model_config(chat: Chat) -> ModelConfig:
             raise InvalidInput("No Anthropic model is configured for computer use.")
         return config
     if chat.model_config_id is not None:
-        config = ModelConfig.objects.select_related("provider").filter(pk=chat.model_config_id).first()
+        config = chat.model_config  # loaded with the chat by run_acquire
         if config is not None and config.enabled and config.provider.enabled:
             return config
     return resolve_model_config(None)
@@ -170,8 +186,9 @@ def _provider_settings(config: ModelConfig) -> ProviderSettings:
     return ProviderSettings(kind=provider.kind, api_key=provider.effective_api_key(), base_url=provider.base_url)
 
 
-def _prompt(chat: Chat, preferences: UserPreferences | None) -> list[PromptMessage]:
-    messages = history.load_prompt(chat.pk)
+def _prompt(chat: Chat, preferences: UserPreferences | None, rows: list[Message]) -> list[PromptMessage]:
+    """The model's prompt from the chat's `history.prompt_rows`, with the system blocks."""
+    messages = history.to_prompt(rows)
     custom = preferences.custom_prompt if preferences else ""
     workspace = Workspace.objects.filter(pk=chat.workspace_id).first() if chat.workspace_id else None
     blocks = [
@@ -232,12 +249,27 @@ def _get_listener() -> streaming.ControlListener:
 
 
 def _register(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
+    """Watch a run's chat before it claims the chat (`_claimed` tells when it has)."""
     listener = _get_listener()
     with _runs_lock:
         _runs[run_id] = (chat_id, control)
+        _claiming[run_id] = False
         _start_heartbeat()
     listener.watch(chat_id)
-    _on_ping(str(chat_id))  # a ping sent before we subscribed would be lost: check once now
+
+
+def _claimed(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
+    """The run owns its chat now. A ping that came while it claimed may be about a change
+    after the claim (pings before it were for the previous state): check the row once."""
+    with _runs_lock:
+        pinged = _claiming.pop(run_id)
+    if pinged:
+        try:
+            reason = runs.run_check(chat_id=chat_id, worker_id=run_id)
+        finally:
+            _give_back_connection()
+        if reason is not None:
+            control.cancel(reason)
 
 
 def _running_here(chat_id: uuid.UUID) -> bool:
@@ -247,6 +279,7 @@ def _running_here(chat_id: uuid.UUID) -> bool:
 def _unregister(run_id: str, chat_id: uuid.UUID) -> None:
     with _runs_lock:
         _runs.pop(run_id, None)
+        _claiming.pop(run_id, None)
         still_needed = chat_id in _waiters or _running_here(chat_id)
     if _listener is not None and not still_needed:
         _listener.unwatch(chat_id)
@@ -279,6 +312,10 @@ def _on_ping(chat_id: str) -> None:
     for run_id, (running, control) in list(_runs.items()):
         if running != target or control.cancelled:
             continue
+        with _runs_lock:
+            if run_id in _claiming:  # not ours yet: checking now would see someone else's chat
+                _claiming[run_id] = True
+                continue
         try:
             reason = runs.run_check(chat_id=target, worker_id=run_id)
         finally:
@@ -297,7 +334,9 @@ def _start_heartbeat() -> None:
 def _heartbeat_loop() -> None:
     while True:
         time.sleep(settings.CHATD_HEARTBEAT_SECONDS)
-        heartbeat(dict(_runs))
+        with _runs_lock:
+            claimed = {run_id: run for run_id, run in _runs.items() if run_id not in _claiming}
+        heartbeat(claimed)
 
 
 HEARTBEAT_DB = "heartbeat"  # settings.DATABASES: the same database, one connection outside the pool

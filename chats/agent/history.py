@@ -14,9 +14,18 @@ from chats.enums import Role, Visibility
 from chats.models import ChatFile, Message
 from providers.interface import PromptMessage
 
+# What the prompt, the title check and `newest_id` read of a row; the rest (usage and pricing
+# JSON above all) would be decoded for every row of the history on every turn.
+PROMPT_FIELDS = ("id", "chat_id", "role", "parts", "visibility", "compressed")
+
 
 def prompt_rows(chat_id: uuid.UUID) -> list[Message]:
-    rows = Message.objects.alive().filter(chat_id=chat_id, visibility__in=[Visibility.MODEL, Visibility.BOTH])
+    """The rows the prompt is built from, oldest first, with only `PROMPT_FIELDS` loaded."""
+    rows = (
+        Message.objects.alive()
+        .filter(chat_id=chat_id, visibility__in=[Visibility.MODEL, Visibility.BOTH])
+        .only(*PROMPT_FIELDS)
+    )
     summary_id = (
         rows.filter(compressed=True, visibility=Visibility.MODEL).order_by("-id").values_list("id", flat=True).first()
     )
@@ -24,6 +33,19 @@ def prompt_rows(chat_id: uuid.UUID) -> list[Message]:
         return list(rows.filter(compressed=False).order_by("id"))
     keep = Q(role=Role.SYSTEM, compressed=False) | Q(id=summary_id) | Q(id__gt=summary_id, compressed=False)
     return list(rows.filter(keep).order_by("id"))
+
+
+def newest_id(rows: list[Message]) -> int | None:
+    """The id of the chat's newest message of any kind (visible or not, even deleted), when its
+    `prompt_rows` tell it; None when they cannot (a compacted history, or none).
+
+    Without a summary in the prompt, every row left out of it is deleted: only a compaction
+    writes model-hidden or compressed rows, with its summary, and an edit deletes a message and
+    all after it, then stores a newer one. So the newest prompt row is the newest row.
+    """
+    if not rows or any(row.compressed for row in rows):
+        return None
+    return rows[-1].id
 
 
 def to_prompt(rows: Iterable[Message]) -> list[PromptMessage]:

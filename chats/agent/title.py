@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 
-from chats.enums import Role
+from chats.enums import Role, Visibility
 from chats.models import DEFAULT_TITLE, Chat, Message
 from chats.parts import TITLE_MAX_CHARS, fallback_title, parts_text
 from providers.completions import complete_text
@@ -44,8 +45,14 @@ def title_model(fallback: ModelConfig) -> ModelConfig:
     return min(priced, key=lambda c: c.input_price + c.output_price) if priced else fallback  # type: ignore[operator]
 
 
-def eligible_text(chat: Chat) -> str | None:
-    """The first user message's text when the chat still has its fallback title and no answer."""
+def eligible_text(chat: Chat, prompt_rows: Sequence[Message] | None = None) -> str | None:
+    """The first user message's text when the chat still has its fallback title and no answer.
+
+    Given the chat's `history.prompt_rows`, a chat whose prompt already shows more than that one
+    message is answered without a query: the prompt's rows visible to both are the user's too.
+    """
+    if prompt_rows is not None and not _may_be_unanswered(prompt_rows):
+        return None
     messages = list(Message.objects.user_visible().filter(chat=chat).values("role", "parts")[:3])
     if len(messages) != 1 or messages[0]["role"] != Role.USER:
         return None
@@ -53,6 +60,11 @@ def eligible_text(chat: Chat) -> str | None:
     if not text or chat.title not in ("", DEFAULT_TITLE, fallback_title(text)):
         return None
     return text
+
+
+def _may_be_unanswered(prompt_rows: Sequence[Message]) -> bool:
+    visible = [row for row in prompt_rows if row.visibility == Visibility.BOTH]
+    return len(visible) <= 1 and all(row.role == Role.USER for row in visible)
 
 
 def generate(model_config: ModelConfig, text: str) -> str:
@@ -91,9 +103,10 @@ def title_chat(chat_id: uuid.UUID, model_config: ModelConfig, text: str, *, expe
     return title if chat_set_generated_title(chat_id=chat_id, title=title, expected_title=expected_title) else None
 
 
-def start_if_eligible(chat: Chat, model_config: ModelConfig) -> None:
-    """Fire-and-forget title generation at the start of a turn (never delays the turn)."""
-    text = eligible_text(chat)
+def start_if_eligible(chat: Chat, model_config: ModelConfig, prompt_rows: Sequence[Message] | None = None) -> None:
+    """Fire-and-forget title generation at the start of a turn (never delays the turn);
+    `prompt_rows` as for `eligible_text`."""
+    text = eligible_text(chat, prompt_rows)
     if text is not None:
         _background.submit(title_chat, chat.pk, model_config, text, expected_title=chat.title)
 

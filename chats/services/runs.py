@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import partial
 
 from django.db import DEFAULT_DB_ALIAS, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chats import push, streaming
@@ -23,7 +23,7 @@ from chats.agent.compaction import Summary
 from chats.agent.control import CancelReason
 from chats.agent.loop import Outcome, Step
 from chats.enums import ChatStatus, Role, Visibility
-from chats.models import Chat, Message, QueuedMessage
+from chats.models import Chat, Message, PushSubscription, QueuedMessage
 from chats.serializers import message_event, status_event
 from chats.services.common import lock_chat, promote_queued, set_status, sidebar_chat
 from costs import services as costs
@@ -42,10 +42,13 @@ def new_run_id() -> str:
 
 def run_acquire(*, chat_id: uuid.UUID, worker_id: str | None = None) -> Chat | None:
     """Claim a pending chat (compare-and-set) as `worker_id` (a new run id by default); None
-    when it is not pending (any more). The returned chat's `worker_id` is the run's identity."""
+    when it is not pending (any more). The returned chat's `worker_id` is the run's identity;
+    its `model_config` (with the provider) is loaded."""
     worker_id = worker_id or new_run_id()
     with transaction.atomic():
-        chat = Chat.objects.select_for_update().filter(pk=chat_id, status=ChatStatus.PENDING, archived=False).first()
+        # The turn's model config and provider come along (not locked), sparing the turn a query.
+        claimable = Chat.objects.select_for_update(of=("self",)).select_related("model_config__provider")
+        chat = claimable.filter(pk=chat_id, status=ChatStatus.PENDING, archived=False).first()
         if chat is None:
             return None
         now = timezone.now()
@@ -99,24 +102,26 @@ class Persisted:
     still_running: bool
 
 
-def run_persist_step(
-    *, chat_id: uuid.UUID, step: Step, model_config: ModelConfig | None, worker_id: str
-) -> Persisted | None:
-    """Store a step atomically: one assistant row with usage and cost, one row per tool result.
+def run_persist_step(*, chat: Chat, step: Step, model_config: ModelConfig | None, worker_id: str) -> Persisted | None:
+    """Store a step of the run's `chat` atomically: one assistant row with usage and cost, one
+    row per tool result.
 
     Allowed while we own the chat, or once a user interrupt made it `waiting` (the history is
     intact, so the partial answer belongs in it). None when the write must not happen.
+    The ownership check is the first statement, an UPDATE that touches `updated_at` only where
+    the row allows the write: it takes the row lock a SELECT FOR UPDATE would, and waits for a
+    concurrent status change as one would, in one statement instead of two. Only the chat's
+    immutable fields (id, owner, root) are read from `chat`.
     """
     with transaction.atomic():
-        chat = lock_chat(chat_id)
-        owned = chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id
-        if not owned and chat.status != ChatStatus.WAITING:
+        now, chat_row = timezone.now(), Chat.objects.filter(pk=chat.pk)
+        owned = bool(chat_row.filter(status=ChatStatus.RUNNING, worker_id=worker_id).update(updated_at=now))
+        if not owned and not chat_row.filter(status=ChatStatus.WAITING).update(updated_at=now):
             return None
         assistant = _assistant_row(chat, step, model_config)
         rows = [row for row in [assistant, *_tool_rows(chat, step, model_config)] if row.parts]
         Message.objects.bulk_create(rows)
         _record_usage(chat, step, assistant, stored=bool(assistant.parts))
-        Chat.objects.filter(pk=chat.pk).update(updated_at=timezone.now())
         events = [message_event(row) for row in rows]
         transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, events))
     return Persisted(rows, still_running=owned)
@@ -175,7 +180,7 @@ def run_release(*, chat_id: uuid.UUID, outcome: Outcome, worker_id: str, error: 
     to pending on shutdown. Does nothing when another worker took the chat or someone already
     made it pending."""
     with transaction.atomic():
-        chat = lock_chat(chat_id)
+        chat = _lock_for_release(chat_id)
         ours = chat.status == ChatStatus.RUNNING and chat.worker_id == worker_id
         if (chat.status == ChatStatus.RUNNING and not ours) or chat.status == ChatStatus.PENDING:
             return
@@ -194,9 +199,17 @@ def run_release(*, chat_id: uuid.UUID, outcome: Outcome, worker_id: str, error: 
                 _push_when_committed(chat, error=None)
 
 
+def _lock_for_release(chat_id: uuid.UUID) -> Chat:
+    """`lock_chat`, also reading whether the owner has push subscriptions (`owner_subscribed`),
+    so that a release with nobody to notify spends no query on it."""
+    subscribed = Exists(PushSubscription.objects.filter(user_id=OuterRef("owner_id")))
+    return Chat.objects.select_for_update(of=("self",)).annotate(owner_subscribed=subscribed).get(pk=chat_id)
+
+
 def _push_when_committed(chat: Chat, *, error: str | None) -> None:
-    """A root chat's run ended by itself (not an interrupt, nothing queued): tell the owner."""
-    if chat.parent_id is None:
+    """A root chat's run ended by itself (not an interrupt, nothing queued): tell the owner
+    (if any browser of theirs is subscribed; `chat` comes from `_lock_for_release`)."""
+    if chat.parent_id is None and getattr(chat, "owner_subscribed", True):
         transaction.on_commit(partial(push.chat_finished, chat_id=chat.pk, owner_id=chat.owner_id, error=error))
 
 

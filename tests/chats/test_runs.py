@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from chats import services, sweep, worker
+from chats import services, streaming, sweep, worker
 from chats.agent import history
 from chats.agent.loop import Outcome
 from chats.enums import ChatStatus
@@ -42,7 +43,7 @@ def test_a_crash_inside_a_run_ends_in_error_with_the_reason(
     def broken(chat_id: Any) -> Any:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(history, "load_prompt", broken)
+    monkeypatch.setattr(history, "prompt_rows", broken)
     worker.run_chat(chat.pk)
     chat.refresh_from_db()
     assert chat.status == ChatStatus.ERROR
@@ -82,3 +83,43 @@ def test_two_runs_of_one_chat_in_one_process_do_not_share_an_identity(alice: Any
     assert new_run is not None and new_run.worker_id != old_run.worker_id
     assert runs.run_check(chat_id=chat.pk, worker_id=str(old_run.worker_id)) is not None  # the old run must stop
     assert runs.run_check(chat_id=chat.pk, worker_id=str(new_run.worker_id)) is None
+
+
+def _published() -> None:
+    done = threading.Event()
+    streaming.call_after_publishing(done.set)
+    assert done.wait(10)
+
+
+def test_a_ping_while_claiming_is_checked_once_the_claim_is_in(alice: Any, mock_model: Any) -> None:
+    """A run watches its chat before claiming it: a ping then cannot be judged yet (the chat
+    is not ours), so it is remembered and the row checked right after the claim."""
+    chat = services.chat_create(owner=alice, content="hello")
+    _published()  # chat_create's own ping is out before the run watches
+    run_id, control = runs.new_run_id(), worker.RunControl()
+    worker._register(run_id, chat.pk, control)
+    try:
+        worker._on_ping(str(chat.pk))  # before the claim: no verdict on someone else's chat
+        assert not control.cancelled
+        assert runs.run_acquire(chat_id=chat.pk, worker_id=run_id) is not None
+        Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.WAITING)  # what that ping was about
+        worker._claimed(run_id, chat.pk, control)
+        assert control.cancelled
+    finally:
+        worker._unregister(run_id, chat.pk)
+
+
+def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> None:
+    chat = services.chat_create(owner=alice, content="hello")
+    _published()  # chat_create's own ping is out before the run watches
+    run_id, control = runs.new_run_id(), worker.RunControl()
+    worker._register(run_id, chat.pk, control)
+    try:
+        assert runs.run_acquire(chat_id=chat.pk, worker_id=run_id) is not None
+        Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.WAITING)  # unannounced: not seen
+        worker._claimed(run_id, chat.pk, control)
+        assert not control.cancelled
+        worker._on_ping(str(chat.pk))  # once claimed, a ping checks the row at once
+        assert control.cancelled
+    finally:
+        worker._unregister(run_id, chat.pk)
