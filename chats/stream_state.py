@@ -13,6 +13,7 @@ embedded mode keeps it in process memory under a lock and delivers in-process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import threading
 import uuid
@@ -131,31 +132,37 @@ class LocalStreamState:
             return Snapshot(state.seq, list(state.parts), state.base)
 
 
-_PUBLISH = r"""
-local n = tonumber(ARGV[1])
-local first = redis.call('INCRBY', KEYS[1], n) - n + 1
-local bodies = {}
-for i = 0, n - 1 do
-  local op = ARGV[4 + 2 * i]
-  local body = ARGV[5 + 2 * i]
-  if op == 'a' then
-    redis.call('RPUSH', KEYS[2], (first + i) .. '|' .. body)
-  elseif op == 'c' then
-    redis.call('DEL', KEYS[2])
+# One call carries the ops of a whole flush, several chats' (each op atomic, the batch too).
+# KEYS: per op its chat's seq, buffer, base and events channel.
+# ARGV[1]: the buffer's cap; then per op: 'p' (publish) or 'b' (set base), the base message id,
+# one buffer op letter per event, and the event bodies joined by newlines (they hold none).
+_APPLY = r"""
+local cap = tonumber(ARGV[1])
+for j = 0, #KEYS / 4 - 1 do
+  local seq_key, buf_key, base_key, channel = KEYS[4 * j + 1], KEYS[4 * j + 2], KEYS[4 * j + 3], KEYS[4 * j + 4]
+  local kind, base = ARGV[4 * j + 2], tonumber(ARGV[4 * j + 3])
+  if base > tonumber(redis.call('GET', base_key) or '0') then redis.call('SET', base_key, base, 'EX', 86400) end
+  if kind == 'b' then
+    redis.call('DEL', buf_key)
+  else
+    local ops, bodies = ARGV[4 * j + 4], ARGV[4 * j + 5]
+    local n = #ops
+    local first = redis.call('INCRBY', seq_key, n) - n + 1
+    local i = 0
+    for body in string.gmatch(bodies, '[^\n]+') do
+      local op = string.sub(ops, i + 1, i + 1)
+      if op == 'a' then
+        redis.call('RPUSH', buf_key, (first + i) .. '|' .. body)
+      elseif op == 'c' then
+        redis.call('DEL', buf_key)
+      end
+      i = i + 1
+    end
+    redis.call('LTRIM', buf_key, -cap, -1)
+    redis.call('EXPIRE', buf_key, 86400)
+    redis.call('PUBLISH', channel, first .. '\n' .. bodies)
   end
-  bodies[i + 1] = body
 end
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
-redis.call('EXPIRE', KEYS[2], 86400)
-local base = tonumber(ARGV[3])
-if base > tonumber(redis.call('GET', KEYS[3]) or '0') then redis.call('SET', KEYS[3], base, 'EX', 86400) end
-redis.call('PUBLISH', KEYS[4], first .. '\n' .. table.concat(bodies, '\n'))
-return first
-"""
-_SET_BASE = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1], 'EX', 86400) end
-redis.call('DEL', KEYS[2])
 """
 
 
@@ -165,6 +172,7 @@ class RedisStreamState:
     def __init__(self, url: str) -> None:
         self._url = url
         self._clients: dict[asyncio.AbstractEventLoop, Any] = {}  # redis.asyncio clients are loop-bound
+        self._scripts: dict[asyncio.AbstractEventLoop, Any] = {}
 
     def _client(self) -> Any:
         import redis.asyncio as aioredis
@@ -173,43 +181,36 @@ class RedisStreamState:
         if loop not in self._clients:
             for closed in [other for other in self._clients if other.is_closed()]:
                 del self._clients[closed]
+                self._scripts.pop(closed, None)
             self._clients[loop] = aioredis.Redis.from_url(self._url)
         return self._clients[loop]
 
     @staticmethod
-    def _keys(chat_id: uuid.UUID) -> list[str]:
-        key = uuid.UUID(str(chat_id)).hex
-        return [f"chatd:seq:{key}", f"chatd:buf:{key}", f"chatd:base:{key}"]
+    @functools.lru_cache(maxsize=4096)
+    def _keys(chat_id: uuid.UUID) -> tuple[str, str, str, str]:
+        key = chat_id.hex
+        return f"chatd:seq:{key}", f"chatd:buf:{key}", f"chatd:base:{key}", stream_hub.events_channel(chat_id)
 
     async def apply(self, ops: list[Op]) -> None:
-        """One script call per op; several ops go in one pipeline (a round trip, far less CPU).
-
-        Raises the first op's error, after the others have been carried out.
-        """
-        if len(ops) == 1:
-            await self._client().eval(*self._script_call(ops[0]))
-            return
-        pipe = self._client().pipeline(transaction=False)
+        """All the ops in one script call (EVALSHA): one round trip and one reply for a flush."""
+        client = self._client()
+        loop = asyncio.get_running_loop()
+        if loop not in self._scripts:
+            self._scripts[loop] = client.register_script(_APPLY)
+        keys: list[str] = []
+        args: list[Any] = [MAX_BUFFERED_PARTS]
         for op in ops:
-            pipe.eval(*self._script_call(op))
-        for result in await pipe.execute(raise_on_error=False):
-            if isinstance(result, Exception):
-                raise result
-
-    def _script_call(self, op: Op) -> list[Any]:
-        seq_key, buf_key, base_key = self._keys(op.chat_id)
-        if isinstance(op, SetBase):
-            return [_SET_BASE, 2, base_key, buf_key, op.message_id]
-        events = op.events
-        base = max((int(e["message"]["id"]) for e in events if e["type"] == "message"), default=0)
-        call: list[Any] = [_PUBLISH, 4, seq_key, buf_key, base_key, stream_hub.events_channel(op.chat_id)]
-        call += [len(events), MAX_BUFFERED_PARTS, base]
-        for event in events:
-            call += [buffer_op(event), encode(event)]
-        return call
+            keys += self._keys(op.chat_id)
+            if isinstance(op, SetBase):
+                args += ["b", op.message_id, "", ""]
+                continue
+            events = op.events
+            base = max((int(e["message"]["id"]) for e in events if e["type"] == "message"), default=0)
+            args += ["p", base, "".join(map(buffer_op, events)), "\n".join(map(encode, events))]
+        await self._scripts[loop](keys=keys, args=args)
 
     async def snapshot(self, chat_id: uuid.UUID) -> Snapshot:
-        seq_key, buf_key, base_key = self._keys(chat_id)
+        seq_key, buf_key, base_key, _ = self._keys(chat_id)
         async with self._client().pipeline(transaction=True) as pipe:
             seq, raw_parts, base = await pipe.get(seq_key).lrange(buf_key, 0, -1).get(base_key).execute()
         parts = []
