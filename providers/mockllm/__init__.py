@@ -29,6 +29,7 @@ Choosing a reply, first match wins:
      mock: usage 100 20 [cache_read cache_write reasoning]
      mock: malformed                   garbage SSE data after the first event
      mock: truncate                    the stream stops half-way, with no finish
+     mock: disconnect                  the connection drops half-way, mid HTTP body
      mock: stream_error 529            half-way, the vendor's in-stream error (Anthropic `event: error`,
                                        an OpenAI chunk with `error`) instead of the rest
      mock: quirks crlf comments multiline_data   legal but unusual SSE: CRLF line ends, `:` comment
@@ -43,7 +44,7 @@ A reply (JSON, all keys optional):
    {"name", "args_chunks": ["{\\"pa", "th\\": 1}"]}], "usage": {"input_tokens",
    "output_tokens", "reasoning_tokens", "cache_read_tokens", "cache_write_tokens"},
    "error": {"status": 429, "message"?, "retry_after"?}, "slow": {"chunks", "delay_ms"},
-   "stall_seconds": 0, "malformed": false, "truncate": false, "finish_reason": "length"?,
+   "stall_seconds": 0, "malformed": false, "truncate": false, "disconnect": false, "finish_reason": "length"?,
    "stamp": false, "stream_error": {"status": 529, "message"?}, "quirks": ["crlf", …]}
 Usage is given in chatd's neutral terms (input excludes cache, output includes
 reasoning) and rendered in each vendor's own accounting.

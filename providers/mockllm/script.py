@@ -38,6 +38,7 @@ class Reply:
     stall_seconds: float = 0.0
     malformed: bool = False
     truncate: bool = False
+    disconnect: bool = False  # drop the connection half-way, without ending the HTTP body
     stream_error_status: int | None = None  # an error reported inside the stream, half-way
     stream_error_message: str = ""
     quirks: tuple[str, ...] = ()  # see sse.QUIRKS
@@ -98,6 +99,7 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
         stall_seconds=float(spec.get("stall_seconds", 0)),
         malformed=bool(spec.get("malformed")),
         truncate=bool(spec.get("truncate")),
+        disconnect=bool(spec.get("disconnect")),
         stream_error_status=stream_error.get("status"),
         stream_error_message=stream_error.get("message", ""),
         quirks=_quirks(spec.get("quirks") or []),
@@ -188,7 +190,7 @@ def _apply_directive(reply: Reply, verb: str, rest: str) -> None:
     elif verb == "usage":
         names = ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens")
         reply.usage = dict(zip(names, (int(n) for n in rest.split()), strict=False))
-    elif verb in ("malformed", "truncate", "stamp"):
+    elif verb in ("malformed", "truncate", "disconnect", "stamp"):
         setattr(reply, verb, True)
 
 

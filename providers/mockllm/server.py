@@ -186,6 +186,9 @@ class Handler(BaseHTTPRequestHandler):
                     frame = with_quirks(frame, reply.quirks)
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(frame), frame))
                 self.wfile.flush()
+            if reply.disconnect:
+                self.close_connection = True  # hang up with the chunked body unfinished
+                return
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
@@ -211,13 +214,13 @@ class Handler(BaseHTTPRequestHandler):
 
 
 def _shaped(frames: Iterator[Frame], reply: Reply, fmt: ModuleType) -> Iterator[Frame]:
-    """Apply `malformed` (garbage after the first frame), `truncate` (stop half-way) and
-    `stream_error` (the vendor's in-stream error half-way)."""
+    """Apply `malformed` (garbage after the first frame), `truncate` and `disconnect` (stop
+    half-way) and `stream_error` (the vendor's in-stream error half-way)."""
     if reply.malformed:
         yield next(frames)
         yield fmt.MALFORMED
         return
-    if reply.truncate or reply.stream_error_status:
+    if reply.truncate or reply.disconnect or reply.stream_error_status:
         data = [f for f in frames if isinstance(f, bytes)]
         yield from data[: max(1, len(data) // 2)]
         if reply.stream_error_status:

@@ -57,3 +57,10 @@ def test_a_stream_cut_short_with_crlf_and_comments_is_retryable(mockllm: MockLLM
     script(mockllm, {"text": ["a", "b", "c", "d"], "truncate": True, "quirks": ["crlf", "comments"]})
     _, error = read_until_error(mockllm, flavour)
     assert (error.kind, error.retryable) == ("malformed", True)
+
+
+def test_a_connection_dropped_mid_stream_is_a_retryable_connection_error(mockllm: MockLLMServer, flavour: str) -> None:
+    script(mockllm, {"text": ["a", "b", "c", "d"], "disconnect": True})
+    received, error = read_until_error(mockllm, flavour)
+    assert of_type(received, TextDelta)
+    assert (error.kind, error.retryable) == ("connection", True)
