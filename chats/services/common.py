@@ -6,6 +6,7 @@ import uuid
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chats import runner, streaming
@@ -22,32 +23,43 @@ def lock_chat(chat_id: uuid.UUID) -> Chat:
 
 
 def set_status(
-    chat: Chat, status: ChatStatus, *, error: str | None = None, sidebar_kind: str = "status_change"
-) -> None:
+    chat: Chat,
+    status: ChatStatus,
+    *,
+    error: str | None = None,
+    sidebar_kind: str = "status_change",
+    unless_queued: bool = False,
+) -> bool:
     """The one place a chat's status is written (reference §3 rules).
 
     Leaving `running` clears the worker fields; `last_error` is kept only with `error`.
     Caller holds the row lock; events go out after commit (`sidebar_kind` "created" for a new chat).
+    With `unless_queued`, nothing is written (False) when the chat has queued messages: the
+    check is part of the UPDATE, and under the row lock no message can be queued meanwhile.
     """
-    chat.status = status
-    chat.last_error = error if status == ChatStatus.ERROR else None
-    if status != ChatStatus.RUNNING:
-        chat.worker_id = chat.started_at = chat.heartbeat_at = None
-    chat.updated_at = timezone.now()
-    Chat.objects.filter(pk=chat.pk).update(
-        status=chat.status,
-        last_error=chat.last_error,
-        worker_id=chat.worker_id,
-        started_at=chat.started_at,
-        heartbeat_at=chat.heartbeat_at,
-        updated_at=chat.updated_at,
-    )
+    running = status == ChatStatus.RUNNING
+    values = {
+        "status": status,
+        "last_error": error if status == ChatStatus.ERROR else None,
+        "worker_id": chat.worker_id if running else None,
+        "started_at": chat.started_at if running else None,
+        "heartbeat_at": chat.heartbeat_at if running else None,
+        "updated_at": timezone.now(),
+    }
+    rows = Chat.objects.filter(pk=chat.pk)
+    if unless_queued:
+        rows = rows.exclude(Exists(QueuedMessage.objects.filter(chat_id=OuterRef("pk"))))
+    if not rows.update(**values) and unless_queued:
+        return False
+    for field, value in values.items():
+        setattr(chat, field, value)
     event, sidebar = status_event(chat), sidebar_chat(chat)
     transaction.on_commit(lambda: streaming.publish_chat_events(chat.id, [event]))
     transaction.on_commit(lambda: streaming.publish_sidebar_event(chat.owner_id, sidebar_kind, sidebar))
     transaction.on_commit(lambda: streaming.publish_control(chat.id))
     if status == ChatStatus.PENDING:
         transaction.on_commit(lambda: streaming.call_after_publishing(runner.dispatch, chat.id))
+    return True
 
 
 def sidebar_chat(chat: Chat) -> dict[str, Any]:

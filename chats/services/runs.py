@@ -193,10 +193,12 @@ def run_release(*, chat_id: uuid.UUID, outcome: Outcome, worker_id: str, error: 
                 set_status(chat, ChatStatus.ERROR, error=error)
                 _push_when_committed(chat, error=error)
             return
-        if not promote_next_queued(chat) and chat.status != ChatStatus.WAITING:
-            set_status(chat, ChatStatus.WAITING)
+        # Waiting, unless a queued message runs next; an interrupted run finds the chat waiting.
+        if chat.status != ChatStatus.WAITING and set_status(chat, ChatStatus.WAITING, unless_queued=True):
             if outcome != Outcome.INTERRUPTED:
                 _push_when_committed(chat, error=None)
+            return
+        promote_next_queued(chat)
 
 
 def _lock_for_release(chat_id: uuid.UUID) -> Chat:

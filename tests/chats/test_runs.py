@@ -123,3 +123,21 @@ def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> N
         assert control.cancelled
     finally:
         worker._unregister(run_id, chat.pk)
+
+
+def test_a_release_promotes_what_was_queued_during_the_run_and_otherwise_waits(
+    alice: Any, mock_model: Any, events: Recorder
+) -> None:
+    busy, idle = (services.chat_create(owner=alice, content=text) for text in ("busy", "idle"))
+    busy_run, idle_run = runs.run_acquire(chat_id=busy.pk), runs.run_acquire(chat_id=idle.pk)
+    assert busy_run is not None and idle_run is not None
+    assert services.message_send(chat=busy, user=alice, content="next").queued
+    runs.run_release(chat_id=busy.pk, outcome=Outcome.COMPLETED, worker_id=str(busy_run.worker_id))
+    runs.run_release(chat_id=idle.pk, outcome=Outcome.COMPLETED, worker_id=str(idle_run.worker_id))
+    busy.refresh_from_db()
+    idle.refresh_from_db()
+    assert busy.status == ChatStatus.PENDING and not busy.queued_messages.exists()
+    assert busy.messages.filter(role="user").count() == 2
+    assert idle.status == ChatStatus.WAITING
+    assert [e["status"] for e in events.of(busy.pk, "status")][-1:] == ["pending"]  # never waiting
+    assert "waiting" not in [e["status"] for e in events.of(busy.pk, "status")]

@@ -17,11 +17,11 @@ from tests.llm import recorded, script
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
 # acquire 4 (begin, lock with the model config, claim, commit), preferences 1, prompt 2, 6 per
-# step (begin, ownership-checking touch, insert, ledger entry, reservation, commit), release 5
-# (begin, lock with the owner's push subscriptions, queue, status, commit): 24, plus 1 row check
-# when a control ping (here: the one of chat_create) arrives while the run claims the chat.
+# step (begin, ownership-checking touch, insert, ledger entry, reservation, commit), release 4
+# (begin, lock with the owner's push subscriptions, status unless queued, commit): 23, plus 1 row
+# check when a control ping (here: the one of chat_create) arrives while the run claims the chat.
 # What matters is that it does not grow with the history.
-QUERIES_PER_TWO_STEP_TURN = 25
+QUERIES_PER_TWO_STEP_TURN = 24
 
 
 def _chat_with_history(owner: Any, length: int) -> Chat:
