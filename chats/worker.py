@@ -70,8 +70,8 @@ def _claim_and_run(chat_id: uuid.UUID) -> tuple[str, Outcome, str | None] | None
     claiming (see `_on_ping`). Unregistered before returning, so its own release is no news to it.
     """
     run_id, control = runs.new_run_id(), RunControl()
-    _register(run_id, chat_id, control)
     try:
+        _register(run_id, chat_id, control)
         chat = runs.run_acquire(chat_id=chat_id, worker_id=run_id)
         if chat is None:
             return None
