@@ -264,12 +264,7 @@ def _claimed(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
     with _runs_lock:
         pinged = _claiming.pop(run_id)
     if pinged:
-        try:
-            reason = runs.run_check(chat_id=chat_id, worker_id=run_id)
-        finally:
-            _give_back_connection()
-        if reason is not None:
-            control.cancel(reason)
+        _check_row(run_id, chat_id, control)
 
 
 def _running_here(chat_id: uuid.UUID) -> bool:
@@ -316,12 +311,17 @@ def _on_ping(chat_id: str) -> None:
             if run_id in _claiming:  # not ours yet: checking now would see someone else's chat
                 _claiming[run_id] = True
                 continue
-        try:
-            reason = runs.run_check(chat_id=target, worker_id=run_id)
-        finally:
-            _give_back_connection()
-        if reason is not None:
-            control.cancel(reason)
+        _check_row(run_id, target, control)
+
+
+def _check_row(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
+    """Cancel the run if its chat's row says it is no longer the run's to write."""
+    try:
+        reason = runs.run_check(chat_id=chat_id, worker_id=run_id)
+    finally:
+        _give_back_connection()
+    if reason is not None:
+        control.cancel(reason)
 
 
 def _start_heartbeat() -> None:
