@@ -12,8 +12,10 @@ import contextlib
 import json
 import re
 import time
+import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -108,7 +110,7 @@ async def direct_streams(mock_url: str, content: str, count: int, ramp: float, t
                     for choice in chunk.choices:
                         stream.saw_text(choice.delta.content or "", at)
             except Exception as exc:
-                stream.error = f"{type(exc).__name__}: {exc}"
+                stream.error = _described(exc)
             return stream
 
         return await staggered(count, ramp, turns, one)
@@ -197,7 +199,7 @@ class ChatdClient:
             sent_id.set_result(int(response.json()["message"]["id"]))
             await reading
         except Exception as exc:
-            stream.error = stream.error or f"{type(exc).__name__}: {exc}"
+            stream.error = stream.error or _described(exc)
             reading.cancel()
         return stream
 
@@ -237,6 +239,13 @@ class ChatdClient:
             return socket
 
         return list(await asyncio.gather(*(one(i) for i in range(count))))
+
+
+def _described(exc: BaseException) -> str:
+    """The error and where it was raised: a bare TimeoutError says little by itself."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1] if exc.__traceback__ else None
+    where = f" (at {Path(frame.filename).name}:{frame.lineno} in {frame.name})" if frame else ""
+    return f"{type(exc).__name__}: {exc}{where}"
 
 
 async def close_all(sockets: list[ClientConnection]) -> None:
