@@ -27,6 +27,19 @@ def abort_response(response: Any) -> None:
     response.close()
 
 
+def untransformed(params: dict[str, Any], bulky: tuple[str, ...], required: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Keyword arguments for an openai SDK call, with the `bulky` parameters in `extra_body`.
+
+    The openai SDK walks every parameter through its TypedDict transforms: ~0.15 ms of CPU per
+    history message, 16 ms a call at 100 messages, on every step. Ours are plain JSON already,
+    and the SDK merges `extra_body` into the request body as it is (its keys win). A `required`
+    parameter keeps an empty placeholder for the SDK's argument check.
+    """
+    moved = {key: params[key] for key in bulky if key in params}
+    kwargs = {key: value for key, value in params.items() if key not in moved}
+    return {**kwargs, **{key: [] for key in required if key in moved}, "extra_body": moved}
+
+
 def parse_args(raw: str | None) -> dict[str, Any]:
     """Tool-call arguments as an object; anything else becomes {} (like the history repair)."""
     if not raw:

@@ -24,6 +24,7 @@ from providers.adapters.common import (
     malformed,
     parse_args,
     stream_ended_early,
+    untransformed,
     without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
@@ -49,6 +50,7 @@ from providers.useragent import user_agent
 
 FINISH_REASONS = {"stop": "stop", "tool_calls": "tool_calls", "function_call": "tool_calls", "length": "length"}
 SAMPLING_OPTIONS = ("temperature", "top_p", "presence_penalty", "frequency_penalty")
+BULKY = ("messages", "tools")  # sent as they are (see common.untransformed)
 
 
 class OpenAIAdapter(Adapter):
@@ -69,7 +71,7 @@ class OpenAIAdapter(Adapter):
             # The SDK sends the request and raises status errors; the body is read as plain
             # dicts (see providers.adapters.sse).
             create = self.client.chat.completions.with_streaming_response.create
-            with create(**self._params(request), stream=True) as raw:
+            with create(**self._kwargs(request), stream=True) as raw:
                 response = raw.http_response
                 handle.attach(lambda: abort_response(response))
                 yield from _chat_events(stream_data(response))
@@ -78,9 +80,12 @@ class OpenAIAdapter(Adapter):
         with translate_errors():
             if request.options.get("use_responses_api"):
                 return openai_responses.complete(self.client, request)
-            response = self.client.chat.completions.create(**self._params(request))
+            response = self.client.chat.completions.create(**self._kwargs(request))
         text = response.choices[0].message.content or "" if response.choices else ""
         return Completion(text=text, usage=chat_usage(response.usage))
+
+    def _kwargs(self, request: LLMRequest) -> dict[str, Any]:
+        return untransformed(self._params(request), BULKY, required=("messages",))
 
     def _params(self, request: LLMRequest) -> dict[str, Any]:
         options = request.options

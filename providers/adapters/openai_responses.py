@@ -19,6 +19,7 @@ from providers.adapters.common import (
     is_text_file,
     parse_args,
     stream_ended_early,
+    untransformed,
     without_none,
 )
 from providers.adapters.convert import message_text, repair_history, result_text
@@ -42,13 +43,14 @@ from providers.interface import (
 from providers.retry import error_from_text
 
 SAMPLING_OPTIONS = ("temperature", "top_p")
+BULKY = ("input", "tools")  # sent as they are (see common.untransformed)
 
 
 def stream_events(client: openai.OpenAI, request: LLMRequest, handle: StreamHandle) -> Iterator[StreamEvent]:
     """The SDK sends the request and raises status errors; the body is read as plain dicts
     (see providers.adapters.sse)."""
     state = _State()
-    with client.responses.with_streaming_response.create(**params(request), stream=True) as raw:
+    with client.responses.with_streaming_response.create(**untransformed(params(request), BULKY), stream=True) as raw:
         response = raw.http_response
         handle.attach(lambda: abort_response(response))
         for event in stream_data(response):
@@ -63,7 +65,7 @@ def stream_events(client: openai.OpenAI, request: LLMRequest, handle: StreamHand
 
 
 def complete(client: openai.OpenAI, request: LLMRequest) -> Completion:
-    response = client.responses.create(**params(request))
+    response = client.responses.create(**untransformed(params(request), BULKY))
     return Completion(text=response.output_text, usage=responses_usage(response.usage))
 
 
