@@ -23,6 +23,16 @@ def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
 
 
+def notification(chat: Any, *, title: str, body: str, status: str = "waiting") -> dict[str, Any]:
+    """The payload a browser decrypts when `chat` finished: what the service worker shows."""
+    return {
+        "title": title,
+        "body": body,
+        "tag": f"chat-{chat.pk}",
+        "data": {"url": f"/chats/{chat.pk}/", "chat_id": str(chat.pk), "status": status},
+    }
+
+
 class PushService:
     """Records every push posted to it; answers 201, or the status set for an endpoint."""
 

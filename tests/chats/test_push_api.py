@@ -16,7 +16,7 @@ from chats.enums import Role
 from chats.models import Chat, Message, PushSubscription
 from config import vapid
 from providers.mockllm import MockLLMServer
-from tests.chats.push_fakes import Browser, PushService, b64url, subscribe
+from tests.chats.push_fakes import Browser, PushService, b64url, notification, subscribe
 from tests.llm import recorded, script
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
@@ -44,12 +44,7 @@ def test_a_finished_chat_pushes_a_summary_the_browser_decrypts(
     finished(chat)
 
     [delivered] = push_service.to(browser)
-    assert browser.decrypt(delivered) == {
-        "title": "Fix the tests",
-        "body": "Fixed the failing tests.",
-        "tag": f"chat-{chat.pk}",
-        "data": {"url": f"/chats/{chat.pk}/", "chat_id": str(chat.pk), "status": "waiting"},
-    }
+    assert browser.decrypt(delivered) == notification(chat, title="Fix the tests", body="Fixed the failing tests.")
     headers = delivered["headers"]
     assert headers["content-encoding"] == "aes128gcm"
     assert headers["topic"] == chat.pk.hex  # a push still queued for this chat is replaced

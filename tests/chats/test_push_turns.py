@@ -13,7 +13,7 @@ from chats.enums import ChatStatus, Role
 from chats.models import Chat, Message
 from providers.mockllm import MockLLMServer
 from tests.chats.conftest import Recorder, wait_for, wait_status
-from tests.chats.push_fakes import Browser, PushService, subscribe
+from tests.chats.push_fakes import Browser, PushService, notification, subscribe
 from tests.llm import recorded, script
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
@@ -38,12 +38,8 @@ def test_a_finished_chat_pushes_a_summary_the_browser_decrypts(
     assert chat.status == ChatStatus.WAITING
 
     [delivered] = push_service.to(browser)
-    assert browser.decrypt(delivered) == {
-        "title": "Haiku about tests",
-        "body": "Wrote three haiku about passing tests.",
-        "tag": f"chat-{chat.pk}",
-        "data": {"url": f"/chats/{chat.pk}/", "chat_id": str(chat.pk), "status": "waiting"},
-    }
+    summary = "Wrote three haiku about passing tests."
+    assert browser.decrypt(delivered) == notification(chat, title="Haiku about tests", body=summary)
     # The summary is of the answer this turn produced.
     summary_request = next(r["body"] for r in recorded(llm) if "Chat title" in json.dumps(r["body"]))
     assert "Here are three haiku about green tests." in json.dumps(summary_request)
