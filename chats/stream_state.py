@@ -171,18 +171,19 @@ class RedisStreamState:
 
     def __init__(self, url: str) -> None:
         self._url = url
-        self._clients: dict[asyncio.AbstractEventLoop, Any] = {}  # redis.asyncio clients are loop-bound
-        self._scripts: dict[asyncio.AbstractEventLoop, Any] = {}
+        # redis.asyncio clients are loop-bound: per loop, a client and the flush script on it
+        self._clients: dict[asyncio.AbstractEventLoop, tuple[Any, Any]] = {}
 
-    def _client(self) -> Any:
+    def _client(self) -> tuple[Any, Any]:
+        """This loop's (client, flush script)."""
         import redis.asyncio as aioredis
 
         loop = asyncio.get_running_loop()
         if loop not in self._clients:
             for closed in [other for other in self._clients if other.is_closed()]:
                 del self._clients[closed]
-                self._scripts.pop(closed, None)
-            self._clients[loop] = aioredis.Redis.from_url(self._url)
+            client = aioredis.Redis.from_url(self._url)
+            self._clients[loop] = client, client.register_script(_APPLY)
         return self._clients[loop]
 
     @staticmethod
@@ -193,10 +194,6 @@ class RedisStreamState:
 
     async def apply(self, ops: list[Op]) -> None:
         """All the ops in one script call (EVALSHA): one round trip and one reply for a flush."""
-        client = self._client()
-        loop = asyncio.get_running_loop()
-        if loop not in self._scripts:
-            self._scripts[loop] = client.register_script(_APPLY)
         keys: list[str] = []
         args: list[Any] = [MAX_BUFFERED_PARTS]
         for op in ops:
@@ -207,11 +204,13 @@ class RedisStreamState:
             events = op.events
             base = max((int(e["message"]["id"]) for e in events if e["type"] == "message"), default=0)
             args += ["p", base, "".join(map(buffer_op, events)), "\n".join(map(encode, events))]
-        await self._scripts[loop](keys=keys, args=args)
+        _, flush = self._client()
+        await flush(keys=keys, args=args)
 
     async def snapshot(self, chat_id: uuid.UUID) -> Snapshot:
         seq_key, buf_key, base_key, _ = self._keys(chat_id)
-        async with self._client().pipeline(transaction=True) as pipe:
+        client, _ = self._client()
+        async with client.pipeline(transaction=True) as pipe:
             seq, raw_parts, base = await pipe.get(seq_key).lrange(buf_key, 0, -1).get(base_key).execute()
         parts = []
         for raw in raw_parts:

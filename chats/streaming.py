@@ -61,10 +61,11 @@ class _Publisher:
         self.pending: dict[uuid.UUID, list[tuple[str, Any]]] = {}  # chat items not flushed yet
         self.task = loop.create_task(self._drain()) if loop.is_running() else None
 
-    def submit(self, item: tuple[Any, ...], *, urgent: bool = True) -> None:
+    def submit(self, item: tuple[Any, ...]) -> None:
         """From any thread: ("group", group, message), ("call", function, args) or
-        ("chat", chat_id, kind, payload, urgent)."""
+        ("chat", chat_id, kind, payload, urgent). Only a chat item that is not urgent may wait."""
         self.inbox.append(item)  # before reading window_open: see the class docstring
+        urgent = item[0] != "chat" or item[4]
         if (urgent or not self.window_open) and not self.wake_pending:
             self.wake_pending = True  # cleared on the loop before it empties the inbox: none is missed
             self.loop.call_soon_threadsafe(self._take_inbox)
@@ -172,7 +173,7 @@ def _get_publisher() -> _Publisher:
 def publish_chat_events(chat_id: uuid.UUID | str, events: list[dict[str, Any]]) -> None:
     """Queue events for every subscriber of the chat; never blocks the caller."""
     urgent = any(event["type"] != "message_part" for event in events)
-    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "events", events, urgent), urgent=urgent)
+    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "events", events, urgent))
 
 
 def call_after_publishing(function: Any, *args: Any) -> None:
