@@ -30,9 +30,9 @@ from chats.services import runs
 from chats.services.common import resolve_model_config
 from chats.tools.registry import tools_for
 from costs import metrics
-from providers.interface import LLMRequest, PromptMessage, ProviderError, ProviderSettings
+from providers.completions import adapter_for
+from providers.interface import LLMRequest, PromptMessage, ProviderError
 from providers.models import ModelConfig
-from providers.registry import get_adapter
 from providers.selectors import computer_use_model
 from workspaces.models import Workspace
 from workspaces.services import workspace_instructions
@@ -88,7 +88,7 @@ def _claim_and_run(chat_id: uuid.UUID) -> tuple[str, Outcome, str | None] | None
 def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, str | None]:
     try:
         model_config = _model_config(chat)
-        adapter = get_adapter(_provider_settings(model_config))
+        adapter = adapter_for(model_config)
     except (ProviderError, ValueError, InvalidInput) as exc:
         message = exc.message if isinstance(exc, ProviderError) else str(getattr(exc, "detail", exc))
         return Outcome.COMPLETED, _fail(chat, ProviderError(message, kind="config"))
@@ -179,11 +179,6 @@ def _model_config(chat: Chat) -> ModelConfig:
         if config is not None and config.enabled and config.provider.enabled:
             return config
     return resolve_model_config(None)
-
-
-def _provider_settings(config: ModelConfig) -> ProviderSettings:
-    provider = config.provider
-    return ProviderSettings(kind=provider.kind, api_key=provider.effective_api_key(), base_url=provider.base_url)
 
 
 def _prompt(chat: Chat, preferences: UserPreferences | None, rows: list[Message]) -> list[PromptMessage]:
