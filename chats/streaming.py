@@ -170,10 +170,10 @@ def _get_publisher() -> _Publisher:
         return _publisher
 
 
-def publish_chat_events(chat_id: uuid.UUID | str, events: list[dict[str, Any]]) -> None:
+def publish_chat_events(chat_id: uuid.UUID, events: list[dict[str, Any]]) -> None:
     """Queue events for every subscriber of the chat; never blocks the caller."""
     urgent = any(event["type"] != "message_part" for event in events)
-    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "events", events, urgent))
+    _get_publisher().submit(("chat", chat_id, "events", events, urgent))
 
 
 def call_after_publishing(function: Any, *args: Any) -> None:
@@ -184,9 +184,9 @@ def call_after_publishing(function: Any, *args: Any) -> None:
     _get_publisher().submit(("call", function, args))
 
 
-def set_stream_base(chat_id: uuid.UUID | str, message_id: int) -> None:
+def set_stream_base(chat_id: uuid.UUID, message_id: int) -> None:
     """A step starts streaming after `message_id`: earlier in-flight parts are stale."""
-    _get_publisher().submit(("chat", uuid.UUID(str(chat_id)), "base", message_id, True))
+    _get_publisher().submit(("chat", chat_id, "base", message_id, True))
 
 
 def publish_sidebar_event(user_id: int, kind: str, chat: dict[str, Any]) -> None:

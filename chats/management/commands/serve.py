@@ -59,6 +59,9 @@ class Command(BaseCommand):
             port=port,
             lifespan="off",
             ws="websockets-sansio",
+            # Token deltas are small frames: compressing each costs serve ~12 us of CPU per delta
+            # (~15 %) and a zlib context per socket, and saves a few bytes.
+            ws_per_message_deflate=False,
             log_level="info",
             timeout_graceful_shutdown=10,
         )
