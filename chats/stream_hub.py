@@ -9,6 +9,9 @@ in-process. Embedded mode has no Redis: the stream state calls `deliver` directl
 
 Compared with a channel-layer group per chat, a delta costs the worker one round trip (the
 script) and `serve` no decoding at all: the bodies go to the sockets as they are.
+
+The same subscription carries control pings (`join_control`): an empty message on the chat's
+control channel, which tells a worker that its run's chat changed under it.
 """
 
 from __future__ import annotations
@@ -47,7 +50,12 @@ class FeedLost(Exception):
 def events_channel(chat_id: uuid.UUID | str) -> str:
     """The chat's Redis pub/sub channel. Pub/sub ignores database numbers, so the name carries
     the deployment's: two deployments (or test runs) on one server never hear each other."""
-    return f"{_channel_prefix(settings.REDIS_URL)}{uuid.UUID(str(chat_id)).hex}"
+    return f"{_channel_prefix(settings.REDIS_URL)}events:{uuid.UUID(str(chat_id)).hex}"
+
+
+def control_channel(chat_id: uuid.UUID | str) -> str:
+    """The chat's control pings: "its status changed", for the worker running it."""
+    return f"{_channel_prefix(settings.REDIS_URL)}control:{uuid.UUID(str(chat_id)).hex}"
 
 
 def client_name() -> str:
@@ -57,7 +65,7 @@ def client_name() -> str:
 
 @functools.cache
 def _channel_prefix(redis_url: str) -> str:
-    return f"chatd:{redis_db(redis_url, STATE_DB).rsplit('/', 1)[-1]}:events:"
+    return f"chatd:{redis_db(redis_url, STATE_DB).rsplit('/', 1)[-1]}:"
 
 
 class _Hub:
@@ -210,6 +218,15 @@ def leave(chat_id: uuid.UUID | str, listener: Listener) -> None:
     _hub().leave(events_channel(chat_id), listener)
 
 
+async def join_control(chat_id: uuid.UUID | str, listener: Listener) -> None:
+    """Like `join`, for the chat's control pings: each is `stream_events(0, [])`."""
+    await _hub().join(control_channel(chat_id), listener)
+
+
+def leave_control(chat_id: uuid.UUID | str, listener: Listener) -> None:
+    _hub().leave(control_channel(chat_id), listener)
+
+
 async def close() -> None:
     """Drop this event loop's subscription and listeners (before closing the loop)."""
     loop = asyncio.get_running_loop()
@@ -221,7 +238,15 @@ async def close() -> None:
 
 def deliver(chat_id: uuid.UUID | str, first_seq: int, bodies: list[str]) -> None:
     """In-process publish (embedded mode), from any thread: each listener hears it on its loop."""
-    channel = events_channel(chat_id)
+    _deliver(events_channel(chat_id), first_seq, bodies)
+
+
+def deliver_control(chat_id: uuid.UUID | str) -> None:
+    """In-process control ping (embedded mode), from any thread."""
+    _deliver(control_channel(chat_id), 0, [])
+
+
+def _deliver(channel: str, first_seq: int, bodies: list[str]) -> None:
     with _hubs_lock:
         hubs = [hub for hub in _hubs.values() if channel in hub.listeners and not hub.loop.is_closed()]
     for hub in hubs:

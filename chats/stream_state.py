@@ -81,6 +81,10 @@ class StreamState(Protocol):
 
     async def snapshot(self, chat_id: uuid.UUID) -> Snapshot: ...
 
+    async def ping(self, chat_id: uuid.UUID) -> None:
+        """A control ping to whoever watches the chat (stream_hub.join_control); no seq."""
+        ...
+
 
 @dataclass
 class _LocalChat:
@@ -130,6 +134,9 @@ class LocalStreamState:
         with self._lock:
             state = self._chats.get(chat_id, _LocalChat())
             return Snapshot(state.seq, list(state.parts), state.base)
+
+    async def ping(self, chat_id: uuid.UUID) -> None:
+        stream_hub.deliver_control(chat_id)
 
 
 # One call carries the ops of a whole flush, several chats' (each op atomic, the batch too).
@@ -217,6 +224,10 @@ class RedisStreamState:
             seq_text, _, body = raw.decode().partition("|")
             parts.append({**json.loads(body), "seq": int(seq_text)})
         return Snapshot(int(seq or 0), parts, int(base or 0))
+
+    async def ping(self, chat_id: uuid.UUID) -> None:
+        client, _ = self._client()
+        await client.publish(stream_hub.control_channel(chat_id), "0")  # the hub reads "0\n<no bodies>"
 
 
 _state: StreamState | None = None

@@ -1,5 +1,5 @@
-"""Publishing from any thread: chat events (through the stream state), sidebar events and
-control pings (through the channel layer, which only this module touches).
+"""Publishing from any thread: chat events and control pings (through the stream state) and
+sidebar events (through the channel layer, which only this module touches).
 
 Channel layers and Redis clients are asyncio objects: the in-memory layer lives on exactly one
 event loop (the ASGI server's, in embedded mode), and channels-redis keeps its connections per
@@ -15,10 +15,12 @@ import logging
 import threading
 import uuid
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
 
+from chats import stream_hub
 from chats.stream_state import Op, Publish, SetBase, stream_state
 
 logger = logging.getLogger(__name__)
@@ -62,8 +64,8 @@ class _Publisher:
         self.task = loop.create_task(self._drain()) if loop.is_running() else None
 
     def submit(self, item: tuple[Any, ...]) -> None:
-        """From any thread: ("group", group, message), ("call", function, args) or
-        ("chat", chat_id, kind, payload, urgent). Only a chat item that is not urgent may wait."""
+        """From any thread: ("group", group, message), ("ping", chat_id), ("call", function, args)
+        or ("chat", chat_id, kind, payload, urgent). Only a chat item that is not urgent may wait."""
         self.inbox.append(item)  # before reading window_open: see the class docstring
         urgent = item[0] != "chat" or item[4]
         if (urgent or not self.window_open) and not self.wake_pending:
@@ -119,6 +121,8 @@ class _Publisher:
                 try:
                     if item[0] == "group":
                         await layer.group_send(item[1], item[2])
+                    elif item[0] == "ping":
+                        await stream_state().ping(item[1])
                     else:
                         self.loop.run_in_executor(None, item[1], *item[2])
                 except Exception:
@@ -196,54 +200,64 @@ def publish_sidebar_event(user_id: int, kind: str, chat: dict[str, Any]) -> None
 
 # --- control pings: how a worker hears that its run's chat changed under it -------------
 
-CHAT_CONTROL = "chat.control"
 
-
-def control_group(chat_id: uuid.UUID | str) -> str:
-    return f"chatctl.{uuid.UUID(str(chat_id)).hex}"
-
-
-def publish_control(chat_id: uuid.UUID | str) -> None:
+def publish_control(chat_id: uuid.UUID) -> None:
     """Tell the worker running this chat (if any) to re-check the row: its status changed."""
-    _get_publisher().submit(("group", control_group(chat_id), {"type": CHAT_CONTROL, "chat_id": str(chat_id)}))
+    _get_publisher().submit(("ping", chat_id))
 
 
-class ControlListener:
-    """One per process: receives control pings for the chats this process runs.
-
-    `on_ping(chat_id)` runs on a worker thread (it reads the database), never on the loop.
+class ControlWatch:
+    """Calls `on_ping()` on a worker thread (it may read the database) whenever the chat's
+    control channel pings, and once more after the subscription broke and was made again
+    (a ping may have been missed meanwhile). Rides this process's one pub/sub connection
+    (stream_hub), so a thousand runs watching cost one Redis connection, not one each.
     """
 
-    def __init__(self, on_ping: Any) -> None:
+    RETRY_SECONDS = 1.0
+
+    def __init__(self, chat_id: uuid.UUID, on_ping: Callable[[], None]) -> None:
+        self.chat_id = chat_id
         self._on_ping = on_ping
         self._loop = _get_publisher().loop
-        self._channel = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
+        self._active = True
+        self._rejoining = False
 
-    async def _start(self) -> str:
-        layer = get_channel_layer()
-        channel = await layer.new_channel("chatd-worker.")
-        self._task = asyncio.get_running_loop().create_task(self._receive(channel))
-        return str(channel)
+    def start(self) -> ControlWatch:
+        """Returns once subscribed (from any thread but the publisher loop's)."""
+        join = stream_hub.join_control(self.chat_id, self)
+        asyncio.run_coroutine_threadsafe(join, self._loop).result(timeout=10)
+        return self
 
-    async def _receive(self, channel: str) -> None:
-        layer = get_channel_layer()
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                message = await layer.receive(channel)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # Redis blip: heartbeats still catch a lost run; keep listening
-                logger.exception("control channel receive failed")
-                await asyncio.sleep(1)
-                continue
-            loop.run_in_executor(None, self._on_ping, message["chat_id"])
+    def stop(self) -> None:
+        self._active = False
+        self._loop.call_soon_threadsafe(stream_hub.leave_control, self.chat_id, self)
 
-    def watch(self, chat_id: uuid.UUID | str) -> None:
-        """Subscribe to the chat's pings; returns once subscribed."""
-        coroutine = get_channel_layer().group_add(control_group(chat_id), self._channel)
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=10)
+    # stream_hub.Listener, called on the publisher loop
 
-    def unwatch(self, chat_id: uuid.UUID | str) -> None:
-        coroutine = get_channel_layer().group_discard(control_group(chat_id), self._channel)
-        asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+    def stream_events(self, first_seq: int, bodies: list[str]) -> None:
+        if self._active:
+            self._loop.run_in_executor(None, self._on_ping)
+
+    def stream_lost(self) -> None:
+        if self._active and not self._rejoining:
+            self._rejoining = True
+            self._loop.create_task(self._rejoin())
+
+    async def _rejoin(self) -> None:
+        try:
+            while self._active:
+                try:
+                    await stream_hub.join_control(self.chat_id, self)
+                except Exception:  # Redis still away: heartbeats catch a lost run meanwhile
+                    logger.warning("control pings for chat %s: resubscribing failed", self.chat_id, exc_info=True)
+                    await asyncio.sleep(self.RETRY_SECONDS)
+                    continue
+                self.stream_events(0, [])
+                return
+        finally:
+            self._rejoining = False
+
+
+def watch_control(chat_id: uuid.UUID, on_ping: Callable[[], None]) -> ControlWatch:
+    """Start calling `on_ping` on the chat's control pings; `.stop()` the result when done."""
+    return ControlWatch(chat_id, on_ping).start()

@@ -42,9 +42,8 @@ logger = logging.getLogger(__name__)
 
 _runs: dict[str, tuple[uuid.UUID, RunControl]] = {}  # run id -> (chat id, its control)
 _claiming: dict[str, bool] = {}  # runs of `_runs` still claiming their chat -> whether a ping came meanwhile
-_waiters: dict[uuid.UUID, set[threading.Event]] = {}
+_watches: dict[str, streaming.ControlWatch] = {}  # run id -> its chat's control pings
 _runs_lock = threading.Lock()
-_listener: streaming.ControlListener | None = None
 _heartbeat: threading.Thread | None = None
 
 
@@ -67,7 +66,7 @@ def _claim_and_run(chat_id: uuid.UUID) -> tuple[str, Outcome, str | None] | None
 
     The run watches the chat's control pings from before the claim, so a status change right
     after the claim commits cannot go unheard; the row is re-checked only if a ping came while
-    claiming (see `_on_ping`). Unregistered before returning, so its own release is no news to it.
+    claiming (see `_on_run_ping`). Unregistered before returning, so its own release is no news to it.
     """
     run_id, control = runs.new_run_id(), RunControl()
     try:
@@ -235,22 +234,15 @@ def _give_back_connection() -> None:
 # --- the per-process registry of running turns --------------------------------------------
 
 
-def _get_listener() -> streaming.ControlListener:
-    global _listener
-    with _runs_lock:
-        if _listener is None:
-            _listener = streaming.ControlListener(_on_ping)
-        return _listener
-
-
 def _register(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
     """Watch a run's chat before it claims the chat (`_claimed` tells when it has)."""
-    listener = _get_listener()
     with _runs_lock:
         _runs[run_id] = (chat_id, control)
         _claiming[run_id] = False
         _start_heartbeat()
-    listener.watch(chat_id)
+    watch = streaming.watch_control(chat_id, partial(_on_run_ping, run_id))
+    with _runs_lock:
+        _watches[run_id] = watch
 
 
 def _claimed(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
@@ -262,51 +254,36 @@ def _claimed(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
         _check_row(run_id, chat_id, control)
 
 
-def _running_here(chat_id: uuid.UUID) -> bool:
-    return any(running == chat_id for running, _ in _runs.values())
-
-
 def _unregister(run_id: str, chat_id: uuid.UUID) -> None:
     with _runs_lock:
         _runs.pop(run_id, None)
         _claiming.pop(run_id, None)
-        still_needed = chat_id in _waiters or _running_here(chat_id)
-    if _listener is not None and not still_needed:
-        _listener.unwatch(chat_id)
+        watch = _watches.pop(run_id, None)
+    if watch is not None:
+        watch.stop()
 
 
 @contextlib.contextmanager
 def status_changes(chat_id: uuid.UUID) -> Iterator[threading.Event]:
     """An event set whenever the chat's status changes (e.g. a sub-agent a tool waits for)."""
-    listener = _get_listener()
     changed = threading.Event()
-    with _runs_lock:
-        _waiters.setdefault(chat_id, set()).add(changed)
-    listener.watch(chat_id)
+    watch = streaming.watch_control(chat_id, changed.set)
     try:
         yield changed
     finally:
-        with _runs_lock:
-            _waiters[chat_id].discard(changed)
-            if not _waiters[chat_id]:
-                del _waiters[chat_id]
-            still_needed = chat_id in _waiters or _running_here(chat_id)
-        if not still_needed:
-            listener.unwatch(chat_id)
+        watch.stop()
 
 
-def _on_ping(chat_id: str) -> None:
-    target = uuid.UUID(chat_id)
-    for changed in list(_waiters.get(target, ())):
-        changed.set()
-    for run_id, (running, control) in list(_runs.items()):
-        if running != target or control.cancelled:
-            continue
-        with _runs_lock:
-            if run_id in _claiming:  # not ours yet: checking now would see someone else's chat
-                _claiming[run_id] = True
-                continue
-        _check_row(run_id, target, control)
+def _on_run_ping(run_id: str) -> None:
+    """The run's chat changed: cancel the run if the row is no longer the run's to write."""
+    with _runs_lock:
+        run = _runs.get(run_id)
+        if run is None or run[1].cancelled:
+            return
+        if run_id in _claiming:  # not ours yet: checking now would see someone else's chat
+            _claiming[run_id] = True
+            return
+    _check_row(run_id, *run)
 
 
 def _check_row(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:

@@ -99,7 +99,7 @@ def test_a_ping_while_claiming_is_checked_once_the_claim_is_in(alice: Any, mock_
     run_id, control = runs.new_run_id(), worker.RunControl()
     worker._register(run_id, chat.pk, control)
     try:
-        worker._on_ping(str(chat.pk))  # before the claim: no verdict on someone else's chat
+        worker._on_run_ping(run_id)  # before the claim: no verdict on someone else's chat
         assert not control.cancelled
         assert runs.run_acquire(chat_id=chat.pk, worker_id=run_id) is not None
         Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.WAITING)  # what that ping was about
@@ -119,7 +119,7 @@ def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> N
         Chat.objects.filter(pk=chat.pk).update(status=ChatStatus.WAITING)  # unannounced: not seen
         worker._claimed(run_id, chat.pk, control)
         assert not control.cancelled
-        worker._on_ping(str(chat.pk))  # once claimed, a ping checks the row at once
+        worker._on_run_ping(run_id)  # once claimed, a ping checks the row at once
         assert control.cancelled
     finally:
         worker._unregister(run_id, chat.pk)
