@@ -133,11 +133,20 @@ if DISTRIBUTED:
     }
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "config.channel_layers.QueueingRedisChannelLayer",
             # Fast streams: room for bursts, short expiry so a dead consumer's backlog goes away.
             # redis-py's 5 s socket timeout would cut the layer's 5 s blocking reads: give it room.
+            # At most 50 connections per process; a burst beyond waits up to 10 s for one.
             "CONFIG": {
-                "hosts": [{"address": redis_db(REDIS_URL, 1), "socket_timeout": 30, "health_check_interval": 30}],
+                "hosts": [
+                    {
+                        "address": redis_db(REDIS_URL, 1),
+                        "socket_timeout": 30,
+                        "health_check_interval": 30,
+                        "max_connections": 50,
+                        "timeout": 10,
+                    }
+                ],
                 "capacity": 2000,
                 "expiry": 30,
             },

@@ -12,6 +12,7 @@ import contextlib
 import json
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -121,6 +122,27 @@ def test_sidebar_gets_own_chat_events(live_app: LiveApp, alice: Any, mock_model:
             ("status_change", "running"),
         ]
         assert all(e["chat"]["id"] == response.json()["id"] for e in events)
+
+
+def test_a_burst_of_sidebar_sockets_all_connect_and_hear_events(live_app: LiveApp, alice: Any, mock_model: Any) -> None:
+    """Every open sidebar reconnects at once after a restart: past a hundred group_adds at once,
+    redis-py's default pool refused connections and those sockets were dropped."""
+    headers = {"Authorization": f"Token {_token(alice)}"}
+    sockets = 300
+    all_subscribed = threading.Barrier(sockets + 1, timeout=60)
+
+    def sidebar(_: int) -> str:
+        with connect(f"{live_app.ws}/ws/chats/", additional_headers=headers) as socket:
+            assert json.loads(socket.recv(timeout=30)) == {"type": "ping"}  # subscribed
+            all_subscribed.wait()
+            return str(_events(socket, 1)[0]["chat"]["id"])
+
+    with ThreadPoolExecutor(max_workers=sockets) as pool:
+        heard = [pool.submit(sidebar, index) for index in range(sockets)]
+        all_subscribed.wait()
+        response = httpx.post(f"{live_app.http}/api/chats/", json={"content": "hello"}, headers=headers)
+        assert response.status_code == 201
+        assert [future.result() for future in heard] == [response.json()["id"]] * sockets
 
 
 def test_serve_exits_cleanly_on_sigterm(live_app: LiveApp) -> None:
