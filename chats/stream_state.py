@@ -27,6 +27,7 @@ from config.env import redis_db
 
 MAX_BUFFERED_PARTS = 10_000
 BUFFER_TTL_SECONDS = 24 * 3600
+POOL_CONNECTIONS, POOL_WAIT_SECONDS = 50, 10  # Redis connections per event loop, and the wait for one
 
 APPEND, CLEAR, NONE = "a", "c", "n"
 
@@ -189,7 +190,12 @@ class RedisStreamState:
         if loop not in self._clients:
             for closed in [other for other in self._clients if other.is_closed()]:
                 del self._clients[closed]
-            client = aioredis.Redis.from_url(self._url)
+            # A burst (every socket reconnecting at once reads its snapshot) waits for one of
+            # the loop's connections instead of failing past redis-py's default of 100.
+            pool = aioredis.BlockingConnectionPool.from_url(
+                self._url, max_connections=POOL_CONNECTIONS, timeout=POOL_WAIT_SECONDS
+            )
+            client = aioredis.Redis(connection_pool=pool)
             self._clients[loop] = client, client.register_script(_APPLY)
         return self._clients[loop]
 

@@ -145,5 +145,20 @@ def test_a_burst_of_sidebar_sockets_all_connect_and_hear_events(live_app: LiveAp
         assert [future.result() for future in heard] == [response.json()["id"]] * sockets
 
 
+def test_a_burst_of_chat_sockets_all_get_their_snapshot(live_app: LiveApp, alice: Any, model_config: Any) -> None:
+    """Each chat socket reads its snapshot from Redis: past a hundred at once, redis-py's default
+    pool refused connections and those sockets were dropped."""
+    chat = Chat.objects.create(owner=alice, model_config=model_config)
+    headers = {"Authorization": f"Token {_token(alice)}"}
+
+    def snapshot(_: int) -> dict[str, Any]:
+        with connect(f"{live_app.ws}/ws/chats/{chat.id}/", additional_headers=headers) as socket:
+            return dict(json.loads(socket.recv(timeout=30)))
+
+    with ThreadPoolExecutor(max_workers=300) as pool:
+        frames = list(pool.map(snapshot, range(300)))
+    assert {(frame["type"], frame["events"][0]["type"]) for frame in frames} == {("data", "status")}
+
+
 def test_serve_exits_cleanly_on_sigterm(live_app: LiveApp) -> None:
     assert live_app.stop() == 0
