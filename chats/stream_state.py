@@ -26,7 +26,6 @@ from chats import stream_hub
 from config.env import redis_db
 
 MAX_BUFFERED_PARTS = 10_000
-BUFFER_TTL_SECONDS = 24 * 3600
 POOL_CONNECTIONS, POOL_WAIT_SECONDS = 50, 10  # Redis connections per event loop, and the wait for one
 
 APPEND, CLEAR, NONE = "a", "c", "n"

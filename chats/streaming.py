@@ -225,7 +225,11 @@ class ControlWatch:
     def start(self) -> ControlWatch:
         """Returns once subscribed (from any thread but the publisher loop's)."""
         join = stream_hub.join_control(self.chat_id, self)
-        asyncio.run_coroutine_threadsafe(join, self._loop).result(timeout=10)
+        try:
+            asyncio.run_coroutine_threadsafe(join, self._loop).result(timeout=10)
+        except BaseException:
+            self.stop()  # no retrying in the background for a watch nobody holds
+            raise
         return self
 
     def stop(self) -> None:

@@ -81,7 +81,7 @@ def _claim_and_run(chat_id: uuid.UUID) -> tuple[str, Outcome, str | None] | None
             logger.exception("chat %s crashed", chat_id)
             return run_id, Outcome.COMPLETED, f"chat processing failed: {type(exc).__name__}: {exc}"
     finally:
-        _unregister(run_id, chat_id)
+        _unregister(run_id)
 
 
 def _run_turn(chat: Chat, control: RunControl, run_id: str) -> tuple[Outcome, str | None]:
@@ -254,7 +254,7 @@ def _claimed(run_id: str, chat_id: uuid.UUID, control: RunControl) -> None:
         _check_row(run_id, chat_id, control)
 
 
-def _unregister(run_id: str, chat_id: uuid.UUID) -> None:
+def _unregister(run_id: str) -> None:
     with _runs_lock:
         _runs.pop(run_id, None)
         _claiming.pop(run_id, None)

@@ -106,7 +106,7 @@ def test_a_ping_while_claiming_is_checked_once_the_claim_is_in(alice: Any, mock_
         worker._claimed(run_id, chat.pk, control)
         assert control.cancelled
     finally:
-        worker._unregister(run_id, chat.pk)
+        worker._unregister(run_id)
 
 
 def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> None:
@@ -122,7 +122,7 @@ def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> N
         worker._on_run_ping(run_id)  # once claimed, a ping checks the row at once
         assert control.cancelled
     finally:
-        worker._unregister(run_id, chat.pk)
+        worker._unregister(run_id)
 
 
 def test_a_release_promotes_what_was_queued_during_the_run_and_otherwise_waits(
