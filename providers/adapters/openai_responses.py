@@ -44,6 +44,7 @@ from providers.retry import error_from_text
 
 SAMPLING_OPTIONS = ("temperature", "top_p")
 BULKY = ("input", "tools")  # sent as they are (see common.untransformed)
+SEARCH_SOURCES = "web_search_call.action.sources"
 
 
 def stream_events(client: openai.OpenAI, request: LLMRequest, handle: StreamHandle) -> Iterator[StreamEvent]:
@@ -89,6 +90,7 @@ def params(request: LLMRequest) -> dict[str, Any]:
     ]
     if options.get("web_search_enabled"):
         tools.append({"type": "web_search", "search_context_size": options.get("search_context_size", "medium")})
+        result["include"] = [SEARCH_SOURCES]  # without it a search call says nothing of what it found
     if tools:
         result["tools"] = tools
         result["tool_choice"] = request.tool_choice
@@ -168,9 +170,7 @@ class _State:
             self.has_tool_calls = True
             yield ToolCallComplete(item["call_id"], item["name"], parse_args(item.get("arguments")))
         elif item.get("type") == "web_search_call":
-            action = without_none(item.get("action")) or {}
-            yield ToolCallComplete(item["id"], "web_search", action, provider_executed=True)
-            yield ProviderToolResult(item["id"], "web_search", {"status": item.get("status")})
+            yield from _web_search(item)
 
     def _finished(self, response: dict[str, Any]) -> None:
         self.usage = responses_usage(response.get("usage"))
@@ -179,6 +179,15 @@ class _State:
             self.finish = Finish("length" if reason == "max_output_tokens" else (reason or "length"))
         else:
             self.finish = Finish("tool_calls" if self.has_tool_calls else "stop")
+
+
+def _web_search(item: dict[str, Any]) -> Iterator[StreamEvent]:
+    """The call's arguments are its action (type, query); its result, the sources it found."""
+    action = without_none(item.get("action")) or {}
+    sources = action.pop("sources", [])
+    status = item.get("status")
+    yield ToolCallComplete(item["id"], "web_search", action, provider_executed=True)
+    yield ProviderToolResult(item["id"], "web_search", {"status": status, "sources": sources}, status == "failed")
 
 
 def _annotation_source(annotation: Any) -> Iterator[StreamEvent]:

@@ -23,6 +23,10 @@ Choosing a reply, first match wins:
      mock: text Hello there            reply with this text
      mock: reasoning Let me think      stream reasoning first (signed for Anthropic)
      mock: tool read_file {"path": "a.txt"}   a tool call; several lines = parallel calls
+     mock: websearch django 5.2        a provider-executed web search for "django 5.2" with two results,
+                                       then text citing both (Anthropic server_tool_use +
+                                       web_search_tool_result + citations_delta; Responses web_search_call
+                                       + url_citation annotations; plain text in the other formats)
      mock: slow 50 20ms                50 text chunks, 20 ms apart
      mock: stall 5                     send headers, then nothing for 5 s, then the reply
      mock: error 429 [retry_after]     an HTTP error (with a Retry-After header)
@@ -45,7 +49,9 @@ A reply (JSON, all keys optional):
    "output_tokens", "reasoning_tokens", "cache_read_tokens", "cache_write_tokens"},
    "error": {"status": 429, "message"?, "retry_after"?}, "slow": {"chunks", "delay_ms"},
    "stall_seconds": 0, "malformed": false, "truncate": false, "disconnect": false, "finish_reason": "length"?,
-   "stamp": false, "stream_error": {"status": 529, "message"?}, "quirks": ["crlf", …]}
+   "stamp": false, "stream_error": {"status": 529, "message"?}, "quirks": ["crlf", …],
+   "web_search": {"query", "error"?: "max_uses_exceeded"}}  (like `mock: websearch`; sets the text;
+   with `error` the search fails: Anthropic web_search_tool_result_error, Responses status failed)
 Usage is given in chatd's neutral terms (input excludes cache, output includes
 reasoning) and rendered in each vendor's own accounting.
 """

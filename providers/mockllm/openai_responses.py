@@ -7,9 +7,10 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
-from providers.mockllm.script import Conversation, Reply, usage_for
+from providers.mockllm.script import Conversation, Reply, WebSearchSpec, usage_for
 from providers.mockllm.sse import Frame, now, paced, sse
 
+SOURCES = "web_search_call.action.sources"  # an `include` value: the search's urls in its action
 MALFORMED = b'event: response.output_text.delta\ndata: {"type": "response.output_text.delta", \n\n'
 
 
@@ -67,9 +68,10 @@ def _response(body: dict[str, Any], status: str, output: list[Any], usage: dict[
 class _Writer:
     """Numbers events and keeps the output items for the final `response.completed`."""
 
-    def __init__(self) -> None:
+    def __init__(self, body: dict[str, Any] | None = None) -> None:
         self.sequence = 0
         self.output: list[dict[str, Any]] = []
+        self.include = set((body or {}).get("include") or [])
 
     def event(self, kind: str, **fields: Any) -> bytes:
         self.sequence += 1
@@ -91,22 +93,36 @@ class _Writer:
         self.output.append(done)
         yield self.event("response.output_item.done", output_index=index, item=done)
 
+    def web_search(self, search: WebSearchSpec) -> Iterator[bytes]:
+        item_id, index = f"ws_{search.id}", len(self.output)
+        item = {"type": "web_search_call", "id": item_id, "status": "in_progress", "action": {"type": "search"}}
+        yield self.event("response.output_item.added", output_index=index, item=item)
+        for phase in ("in_progress", "searching", "completed"):
+            yield self.event(f"response.web_search_call.{phase}", item_id=item_id, output_index=index)
+        action: dict[str, Any] = {"type": "search", "query": search.query}
+        if SOURCES in self.include and not search.error_code:
+            action["sources"] = [{"type": "url", "url": url} for url, _ in search.results]
+        done = {**item, "status": "failed" if search.error_code else "completed", "action": action}
+        self.output.append(done)
+        yield self.event("response.output_item.done", output_index=index, item=done)
+
     def message(self, reply: Reply) -> Iterator[bytes]:
         item_id, index = f"msg_{uuid.uuid4().hex[:12]}", len(self.output)
         item = {"type": "message", "id": item_id, "role": "assistant", "status": "in_progress", "content": []}
-        part = {"type": "output_text", "text": "", "annotations": []}
+        part: dict[str, Any] = {"type": "output_text", "text": "", "annotations": []}
+        at: dict[str, Any] = {"item_id": item_id, "output_index": index, "content_index": 0}
         yield self.event("response.output_item.added", output_index=index, item=item)
-        yield self.event("response.content_part.added", item_id=item_id, output_index=index, content_index=0, part=part)
+        yield self.event("response.content_part.added", **at, part=part)
         for piece in reply.text_chunks:
-            yield self.event(
-                "response.output_text.delta",
-                item_id=item_id,
-                output_index=index,
-                content_index=0,
-                delta=piece,
-                logprobs=[],
-            )
-        done = {**item, "status": "completed", "content": [{**part, "text": reply.text}]}
+            yield self.event("response.output_text.delta", **at, delta=piece, logprobs=[])
+        annotations = _annotations(reply.web_search)
+        for number, annotation in enumerate(annotations):
+            added: dict[str, Any] = {"annotation_index": number, "annotation": annotation}
+            yield self.event("response.output_text.annotation.added", **at, **added)
+        yield self.event("response.output_text.done", **at, text=reply.text, logprobs=[])
+        part = {**part, "text": reply.text, "annotations": annotations}
+        yield self.event("response.content_part.done", **at, part=part)
+        done = {**item, "status": "completed", "content": [part]}
         self.output.append(done)
         yield self.event("response.output_item.done", output_index=index, item=done)
 
@@ -128,9 +144,22 @@ class _Writer:
         yield self.event("response.output_item.done", output_index=index, item=done)
 
 
+def _annotations(search: WebSearchSpec | None) -> list[dict[str, Any]]:
+    """`url_citation`s over the cited spans of the text (end_index exclusive, as the API sends)."""
+    if search is None:
+        return []
+    return [
+        {"type": "url_citation", "start_index": start, "end_index": end, "url": url, "title": title}
+        for start, end, result in search.citations
+        for url, title in [search.results[result]]
+    ]
+
+
 def _items(writer: _Writer, reply: Reply) -> Iterator[bytes]:
     if reply.reasoning_chunks:
         yield from writer.reasoning(reply)
+    if reply.web_search:
+        yield from writer.web_search(reply.web_search)
     if reply.text_chunks:
         yield from writer.message(reply)
     for call in reply.tool_calls:
@@ -138,7 +167,7 @@ def _items(writer: _Writer, reply: Reply) -> Iterator[bytes]:
 
 
 def stream(reply: Reply, conv: Conversation, body: dict[str, Any]) -> Iterator[Frame]:
-    writer = _Writer()
+    writer = _Writer(body)
     created = _response(body, "in_progress", [], None)
     yield writer.event("response.created", response=created)
     yield from paced(_items(writer, reply), reply.chunk_delay)
@@ -148,7 +177,7 @@ def stream(reply: Reply, conv: Conversation, body: dict[str, Any]) -> Iterator[F
 
 
 def complete(reply: Reply, conv: Conversation, body: dict[str, Any]) -> dict[str, Any]:
-    writer = _Writer()
+    writer = _Writer(body)
     for _ in _items(writer, reply):
         pass
     status = "incomplete" if reply.finish() == "length" else "completed"

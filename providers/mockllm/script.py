@@ -23,6 +23,20 @@ class ToolCallSpec:
 
 
 @dataclass
+class WebSearchSpec:
+    """A search the provider runs itself (Anthropic `server_tool_use`, OpenAI `web_search_call`)."""
+
+    query: str
+    results: list[tuple[str, str]] = field(default_factory=list)  # (url, title)
+    citations: list[tuple[int, int, int]] = field(default_factory=list)  # (start, end, result index) in Reply.text
+    error_code: str = ""  # e.g. max_uses_exceeded: the search failed and has no results
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:24])  # each format adds its own prefix
+
+
+SEARCH_RESULTS = (("https://example.com/first", "First result"), ("https://example.org/second", "Second result"))
+
+
+@dataclass
 class Reply:
     """A vendor-neutral scripted reply; the format modules render it."""
 
@@ -44,6 +58,7 @@ class Reply:
     quirks: tuple[str, ...] = ()  # see sse.QUIRKS
     finish_reason: str | None = None
     stamp: bool = False  # each text chunk carries the time it was sent (see STAMP)
+    web_search: WebSearchSpec | None = None  # a provider-executed search before the text
 
     @property
     def text(self) -> str:
@@ -105,11 +120,45 @@ def reply_from_spec(spec: dict[str, Any]) -> Reply:
         quirks=_quirks(spec.get("quirks") or []),
         finish_reason=spec.get("finish_reason"),
     )
+    search = spec.get("web_search")
+    if search:
+        add_web_search(reply, search.get("query", "mock search"), search.get("error", ""))
     if slow:
         _make_slow(reply, int(slow.get("chunks", 10)), float(slow.get("delay_ms", 50)) / 1000)
     if spec.get("stamp"):
         _stamp(reply)
     return reply
+
+
+def add_web_search(reply: Reply, query: str, error_code: str = "") -> None:
+    """One provider-executed search for `query`, and the answer text: a sentence citing each of
+    its two results, or (with an error code) a short apology and no results."""
+    search = WebSearchSpec(query, error_code=error_code)
+    if error_code:
+        reply.text_chunks = split_chunks("The web search failed.")
+    else:
+        search.results = list(SEARCH_RESULTS)
+        text = f"Here is what I found about {query}. "
+        for index, (_, title) in enumerate(search.results):
+            sentence = f"{title} says so. "
+            search.citations.append((len(text), len(text) + len(sentence) - 1, index))
+            text += sentence
+        reply.text_chunks = split_chunks(text.rstrip())
+    reply.web_search = search
+
+
+def cited_segments(reply: Reply) -> list[tuple[str, int | None]]:
+    """The reply's text cut at its citation spans: (text, cited result index or None)."""
+    text, at = reply.text, 0
+    segments: list[tuple[str, int | None]] = []
+    for start, end, result in reply.web_search.citations if reply.web_search else []:
+        if start > at:
+            segments.append((text[at:start], None))
+        segments.append((text[start:end], result))
+        at = end
+    if at < len(text):
+        segments.append((text[at:], None))
+    return segments
 
 
 def _quirks(names: list[str]) -> tuple[str, ...]:
@@ -173,6 +222,8 @@ def _apply_directive(reply: Reply, verb: str, rest: str) -> None:
     elif verb == "tool":
         name, _, args = rest.partition(" ")
         reply.tool_calls.append(ToolCallSpec(new_call_id(), name, split_chunks(args.strip() or "{}")))
+    elif verb == "websearch":
+        add_web_search(reply, rest or "mock search")
     elif verb == "slow":
         count, _, delay = rest.partition(" ")
         _make_slow(reply, int(count or 10), float(delay.strip().removesuffix("ms") or 50) / 1000)
