@@ -3,9 +3,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from channels.layers import InMemoryChannelLayer
+from channels_redis.core import RedisChannelLayer
 from django.conf import settings
 from django.db import connection
 from django.test import Client
+from django.utils.module_loading import import_string
 
 from providers.models import ModelConfig
 
@@ -23,13 +26,13 @@ def test_embedded_sqlite_uses_wal_immediate_transactions_and_a_busy_timeout() ->
 
 
 def test_mode_follows_redis_url() -> None:
-    layer = settings.CHANNEL_LAYERS["default"]["BACKEND"]
+    layer = import_string(settings.CHANNEL_LAYERS["default"]["BACKEND"])
     if settings.DISTRIBUTED:
-        assert layer == "channels_redis.core.RedisChannelLayer"
+        assert issubclass(layer, RedisChannelLayer)
         assert connection.vendor == "postgresql" and "pool" in connection.settings_dict["OPTIONS"]
         assert settings.CELERY_TASK_ACKS_LATE
     else:
-        assert layer == "channels.layers.InMemoryChannelLayer"
+        assert layer is InMemoryChannelLayer
         assert connection.vendor == "sqlite"
 
 
