@@ -11,6 +11,8 @@ from chats import services, worker
 from chats.enums import BusyBehavior, ChatStatus, Role
 from chats.models import Chat, Message, QueuedMessage
 from providers.mockllm import MockLLMServer
+from providers.models import ModelConfig, Provider
+from providers.services import model_config_save, provider_save
 from tests.chats.conftest import Echo, Recorder, wait_for, wait_status
 from tests.llm import recorded, script
 
@@ -200,3 +202,34 @@ def test_regenerating_a_title_asks_the_model_with_the_first_and_latest_turns(
     assert response.status_code == 200 and response.json()["title"] == "A better title"
     asked = [r for r in recorded(llm) if not r["body"].get("stream")][-1]["body"]["messages"]
     assert "first question" in json.dumps(asked)
+
+
+def test_a_provider_web_search_is_stored_with_its_sources_and_replayed_to_anthropic(
+    alice: Any, mock_model: Any, llm: MockLLMServer
+) -> None:
+    provider = provider_save(provider=Provider(), api_key="mock-key", name="claude", kind="anthropic", base_url=llm.url)
+    claude = model_config_save(
+        config=ModelConfig(), provider=provider, model="claude-mock", options={"web_search_enabled": True}
+    )
+    chat = services.chat_create(owner=alice, content="mock: websearch django 5.2", model_config_id=claude.pk)
+    worker.run_chat(chat.pk)
+    [answer] = Message.objects.user_visible().filter(chat=chat, role=Role.ASSISTANT)
+    call, result = answer.parts[0], answer.parts[1]
+    assert (call["type"], call["tool_name"], call["args"], call["provider_executed"]) == (
+        "tool_call", "web_search", {"query": "django 5.2"}, True)  # fmt: skip
+    assert (result["type"], result["tool_call_id"], result["provider_executed"], result["is_error"]) == (
+        "tool_result", call["tool_call_id"], True, False)  # fmt: skip
+    assert [r["url"] for r in result["result"]] == ["https://example.com/first", "https://example.org/second"]
+    sources = [(p["url"], p["title"]) for p in answer.parts if p["type"] == "source"]
+    assert sources == [("https://example.com/first", "First result"), ("https://example.org/second", "Second result")]
+    assert "Second result says so." in texts(chat, "assistant")[0]
+
+    services.message_send(chat=chat, user=alice, content="and the next release?")
+    worker.run_chat(chat.pk)
+    replayed = chat_requests(llm)[1]["body"]["messages"][1]
+    assert replayed["role"] == "assistant"
+    use, searched = replayed["content"][0], replayed["content"][1]
+    assert (use["type"], use["id"], use["name"], use["input"]) == (
+        "server_tool_use", call["tool_call_id"], "web_search", {"query": "django 5.2"})  # fmt: skip
+    assert (searched["type"], searched["tool_use_id"]) == ("web_search_tool_result", call["tool_call_id"])
+    assert [r["encrypted_content"] for r in searched["content"]] == ["enc-0", "enc-1"]  # replayable as received
