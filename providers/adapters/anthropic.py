@@ -53,6 +53,7 @@ FINISH_REASONS = {
 }
 CACHE_CONTROL = {"type": "ephemeral"}
 WEB_SEARCH_TOOL = "web_search_20250305"
+SERVER_TOOL_ID_PREFIX = "srvtoolu_"  # ids of Anthropic's own server tool calls
 COMPLETE_TIMEOUT_S = 300.0
 MAX_IMAGE_BYTES = 5 * 1024 * 1024  # the Messages API's per-image limit
 DEFAULT_COMPUTER_TOOL = "computer_20250124"
@@ -175,6 +176,8 @@ def _block(part: dict[str, Any]) -> dict[str, Any] | None:
         )
     if kind == "file":
         return _file_block(part)
+    if part.get("provider_executed") and not part["tool_call_id"].startswith(SERVER_TOOL_ID_PREFIX):
+        return None  # another vendor's search (the chat switched models): Anthropic would refuse it
     if kind == "tool_call":
         block_type = "server_tool_use" if part.get("provider_executed") else "tool_use"
         return {"type": block_type, "id": part["tool_call_id"], "name": part["tool_name"], "input": part["args"]}

@@ -183,11 +183,22 @@ def test_anthropic_drops_unsigned_thinking() -> None:
 
 def test_anthropic_replays_web_search_inside_the_assistant_message() -> None:
     search = [
-        call("ws1", {"query": "q"}, name="web_search", provider_executed=True),
-        result("ws1", [{"type": "web_search_result", "url": "u"}], name="web_search", provider_executed=True),
+        call("srvtoolu_1", {"query": "q"}, name="web_search", provider_executed=True),
+        result("srvtoolu_1", [{"type": "web_search_result", "url": "u"}], name="web_search", provider_executed=True),
     ]
     _, messages = anthropic_messages([user(text("find")), assistant(*search, text("found"))])
     assert [b["type"] for b in messages[1]["content"]] == ["server_tool_use", "web_search_tool_result", "text"]
+
+
+def test_anthropic_leaves_out_another_vendors_web_search() -> None:
+    """A chat that searched with an OpenAI model, then switched to Claude: Anthropic accepts
+    only its own server tool blocks, so the OpenAI search stays out and its answer stays in."""
+    search = [
+        call("ws_1", {"type": "search", "query": "q"}, name="web_search", provider_executed=True),
+        result("ws_1", {"status": "completed", "sources": []}, name="web_search", provider_executed=True),
+    ]
+    _, messages = anthropic_messages([user(text("find")), assistant(*search, text("found")), user(text("more"))])
+    assert [(block["type"], block.get("text")) for block in messages[1]["content"]] == [("text", "found")]
 
 
 def test_anthropic_thinking_budget_and_web_search_options() -> None:
