@@ -23,6 +23,7 @@ class StepAccumulator:
     finish_reason: str = ""
     _pending: dict[str, _PendingCall] = field(default_factory=dict)
     _raw_args: dict[str, str] = field(default_factory=dict)
+    _source_urls: set[str] = field(default_factory=set)
 
     def add(self, event: llm.StreamEvent) -> dict[str, Any] | None:
         """Record `event`; return the `message_part` part to publish for it, if any."""
@@ -52,6 +53,9 @@ class StepAccumulator:
                 self.parts.append(part)
                 return part
             case llm.Source(url=url, title=title):
+                if url in self._source_urls:
+                    return None  # cited again: one source part per url and step
+                self._source_urls.add(url)
                 self.parts.append({"type": "source", "url": url, "title": title})
                 return self.parts[-1]
             case llm.Usage():

@@ -176,7 +176,6 @@ class _StreamState:
         self.finish_reason: str | None = None
         self.has_tool_calls = False
         self.usage: Usage | None = None
-        self.sources: set[str] = set()
 
     def chunk(self, chunk: types.GenerateContentResponse) -> Iterator[StreamEvent]:
         if chunk.usage_metadata is not None:
@@ -204,8 +203,7 @@ class _StreamState:
     def _sources(self, candidate: types.Candidate) -> Iterator[StreamEvent]:
         grounding = candidate.grounding_metadata
         for source in (grounding.grounding_chunks or []) if grounding else []:
-            if source.web and source.web.uri and source.web.uri not in self.sources:
-                self.sources.add(source.web.uri)
+            if source.web and source.web.uri:
                 yield Source(source.web.uri, source.web.title or "")
 
     def finish(self) -> Iterator[StreamEvent]:
