@@ -118,7 +118,14 @@ class Usage:
 
 @dataclass(frozen=True)
 class Finish:
+    """stop | tool_calls | length | content_filter, or PAUSED."""
+
     reason: str
+
+
+# The provider paused its own long server-side tool loop (Anthropic `pause_turn`): the turn
+# goes on with a request that ends with the paused answer, and no new user message.
+PAUSED = "pause"
 
 
 @dataclass(frozen=True)

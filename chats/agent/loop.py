@@ -117,7 +117,7 @@ class Turn:
         step = Step(acc.parts, results, acc.usage, _elapsed_ms(started), interrupted, model_ms)
         if interrupted and self.control.reason != CancelReason.INTERRUPT:
             return None, False
-        return step, bool(calls)
+        return step, bool(calls) or acc.finish_reason == llm.PAUSED
 
     def _stream_model(self, messages: list[llm.PromptMessage], acc: StepAccumulator) -> None:
         stream = stream_with_retry(

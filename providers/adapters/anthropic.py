@@ -23,6 +23,7 @@ from providers.adapters.common import (
 from providers.adapters.convert import message_text, repair_history, result_text
 from providers.adapters.sse import ServerSentEvent, read_events
 from providers.interface import (
+    PAUSED,
     Adapter,
     Completion,
     Finish,
@@ -50,6 +51,7 @@ FINISH_REASONS = {
     "tool_use": "tool_calls",
     "max_tokens": "length",
     "refusal": "content_filter",
+    "pause_turn": PAUSED,
 }
 CACHE_CONTROL = {"type": "ephemeral"}
 WEB_SEARCH_TOOL = "web_search_20250305"

@@ -48,7 +48,7 @@ A reply (JSON, all keys optional):
    {"name", "args_chunks": ["{\\"pa", "th\\": 1}"]}], "usage": {"input_tokens",
    "output_tokens", "reasoning_tokens", "cache_read_tokens", "cache_write_tokens"},
    "error": {"status": 429, "message"?, "retry_after"?}, "slow": {"chunks", "delay_ms"},
-   "stall_seconds": 0, "malformed": false, "truncate": false, "disconnect": false, "finish_reason": "length"?,
+   "stall_seconds": 0, "malformed": false, "truncate": false, "disconnect": false, "finish_reason": "length" | "pause"?,
    "stamp": false, "stream_error": {"status": 529, "message"?}, "quirks": ["crlf", …],
    "web_search": {"query", "error"?: "max_uses_exceeded"}}  (like `mock: websearch`; sets the text;
    with `error` the search fails: Anthropic web_search_tool_result_error, Responses status failed)

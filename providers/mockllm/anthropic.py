@@ -12,7 +12,7 @@ from providers.mockllm.sse import Frame, paced, sse
 
 MALFORMED = b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": \n\n'
 PAGE_AGE = "November 1, 2026"
-STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens"}
+STOP_REASONS = {"stop": "end_turn", "tool_calls": "tool_use", "length": "max_tokens", "pause": "pause_turn"}
 ERROR_TYPES = {
     401: "authentication_error",
     429: "rate_limit_error",

@@ -69,7 +69,7 @@ class Reply:
         return "".join(self.reasoning_chunks)
 
     def finish(self) -> str:
-        """Neutral finish reason: stop | tool_calls | length."""
+        """Neutral finish reason: stop | tool_calls | length | pause (Anthropic's pause_turn)."""
         return self.finish_reason or ("tool_calls" if self.tool_calls else "stop")
 
 

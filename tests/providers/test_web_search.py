@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from providers.interface import (
+    PAUSED,
     Finish,
     ProviderToolResult,
     Source,
@@ -87,3 +88,10 @@ def test_formats_without_provider_search_give_the_answer_as_plain_text(mockllm: 
     assert "".join(d.text for d in of_type(events, TextDelta)) == ANSWER
     assert of_type(events, ToolCallStart) == of_type(events, ProviderToolResult) == []
     assert events[-1] == Finish("stop")
+
+
+def test_anthropic_pause_turn_is_a_paused_finish(mockllm: MockLLMServer) -> None:
+    """A long server-side tool loop that Anthropic paused: the loop must continue the turn."""
+    script(mockllm, {"text": "Still searching", "finish_reason": "pause"})
+    events = list(make_adapter(mockllm, "anthropic").stream(make_request("anthropic")))
+    assert events[-1] == Finish(PAUSED)

@@ -95,6 +95,21 @@ def test_a_multi_step_tool_run_feeds_each_result_back_to_the_model() -> None:
     assert [e["part"]["text"] for e in events if e["part"].get("type") == "text"] == ["all ", "done"]
 
 
+def test_a_turn_the_provider_paused_goes_on_from_the_paused_answer() -> None:
+    """Anthropic's pause_turn: a long server-side search loop stopped half-way. The next request
+    ends with the paused answer (no new user message) and the model carries on from it."""
+    adapter = ScriptedAdapter(
+        [*text("Searching..."), llm.Finish(llm.PAUSED)],
+        [*text(" Found it."), llm.Finish("stop")],
+    )
+    turn, _, steps = make_turn(adapter)
+    assert turn.run(USER) is Outcome.COMPLETED
+    assert len(steps) == 2 and len(adapter.requests) == 2
+    continued = adapter.requests[1].messages
+    assert [m.role for m in continued] == ["user", "assistant"]
+    assert continued[-1].parts == [{"type": "text", "text": "Searching..."}]
+
+
 def test_parallel_tool_calls_run_at_once_and_report_in_call_order() -> None:
     adapter = ScriptedAdapter(
         [*tool_call("slow", "sleep", {"seconds": 0.5, "say": "slow"}),
