@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 
 from providers.interface import Adapter, LLMRequest, PromptMessage, ProviderError, ProviderSettings
 from providers.models import ModelConfig
 from providers.registry import get_adapter
+from providers.retry import backoff_delay
+
+ONE_SHOT_ATTEMPTS = 3
 
 
 def adapter_for(config: ModelConfig) -> Adapter:
@@ -34,8 +38,23 @@ def complete_text(
                   PromptMessage("user", [{"type": "text", "text": text}])],
         max_output_tokens=max_output_tokens,
     )  # fmt: skip
-    future = _calls.submit(lambda: adapter_for(config).complete(request).text)
+    deadline = time.monotonic() + timeout_seconds
+    future = _calls.submit(_complete_retrying, config, request, deadline)
     try:
         return future.result(timeout=timeout_seconds)
     except FutureTimeout:
         raise ProviderError(f"no answer within {timeout_seconds:g} s", kind="timeout") from None
+
+
+def _complete_retrying(config: ModelConfig, request: LLMRequest, deadline: float) -> str:
+    """The SDKs' own retries are off (streams have ours), so a one-shot call gets a few here:
+    a pooled connection the server closed meanwhile, a 429 or a 5xx should not cost a title."""
+    for attempt in range(ONE_SHOT_ATTEMPTS):
+        try:
+            return adapter_for(config).complete(request).text
+        except ProviderError as exc:
+            delay = exc.retry_after if exc.retry_after is not None else backoff_delay(attempt)
+            if not exc.retryable or attempt + 1 == ONE_SHOT_ATTEMPTS or time.monotonic() + delay >= deadline:
+                raise
+            time.sleep(delay)
+    raise AssertionError("unreachable")

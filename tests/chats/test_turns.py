@@ -175,6 +175,16 @@ def test_the_title_is_generated_once(alice: Any, mock_model: Any, llm: MockLLMSe
     assert len(title_calls) == 1
 
 
+def test_a_title_call_that_meets_a_passing_provider_error_is_tried_again(
+    alice: Any, mock_model: Any, llm: MockLLMServer
+) -> None:
+    script(llm, {"error": {"status": 503, "retry_after": "0"}}, {"text": "Fix the login test"}, stream=False)
+    chat = services.chat_create(owner=alice, content="please fix the flaky login test in CI")
+    worker.run_chat(chat.pk)
+    wait_for(lambda: Chat.objects.filter(pk=chat.pk, title="Fix the login test").exists(), what="title")
+    assert len([r for r in recorded(llm) if not r["body"].get("stream")]) == 2
+
+
 def test_the_prompt_is_system_prompt_then_workspace_note_then_user_instructions(
     alice: Any, alice_api: Any, mock_model: Any, llm: MockLLMServer
 ) -> None:
