@@ -140,6 +140,8 @@ def test_sigterm_releases_the_chat_and_another_worker_finishes_it(
         _runs_on(cluster, survivor, chat)
         assert owner.process.wait(timeout=60) == 0, owner.log_text()
         _settled(cluster, chat)
+        # The status event goes out after the commit: the row can settle before it arrives.
+        wait_for(lambda: events.statuses()[-1:] == [("waiting", False)], "the final status event", cluster)
 
     _assert_answered_once(cluster, chat)
     # Released by the stopping worker, not recovered as stale: pending with no error, and the
