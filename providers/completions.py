@@ -9,7 +9,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from providers.interface import Adapter, LLMRequest, PromptMessage, ProviderError, ProviderSettings
 from providers.models import ModelConfig
 from providers.registry import get_adapter
-from providers.retry import backoff_delay
+from providers.retry import retry_delay
 
 ONE_SHOT_ATTEMPTS = 3
 
@@ -53,7 +53,7 @@ def _complete_retrying(config: ModelConfig, request: LLMRequest, deadline: float
         try:
             return adapter_for(config).complete(request).text
         except ProviderError as exc:
-            delay = exc.retry_after if exc.retry_after is not None else backoff_delay(attempt)
+            delay = retry_delay(exc, attempt)
             if not exc.retryable or attempt + 1 == ONE_SHOT_ATTEMPTS or time.monotonic() + delay >= deadline:
                 raise
             time.sleep(delay)

@@ -147,6 +147,11 @@ def backoff_delay(retry_index: int) -> float:
     return min(2.0 ** min(retry_index, 16), MAX_DELAY_S)
 
 
+def retry_delay(error: ProviderError, retry_index: int) -> float:
+    """The wait before the i-th retry (0-based): the provider's Retry-After, else backoff_delay."""
+    return error.retry_after if error.retry_after is not None else backoff_delay(retry_index)
+
+
 OnRetry = Callable[[int, float, ProviderError], None]
 
 
@@ -201,7 +206,7 @@ class RetryingStream:
                     raise
                 if yielded:
                     yield StreamReset(attempt=attempt)
-                delay = error.retry_after if error.retry_after is not None else backoff_delay(attempt - 1)
+                delay = retry_delay(error, attempt - 1)
                 self._on_retry(attempt, delay, error)
                 self._sleep(delay)
 
