@@ -7,7 +7,7 @@ import json
 import threading
 from typing import Any
 
-from chats import stream_hub
+from chats import stream_hub, streaming
 
 DEADLINE_SECONDS = 10
 
@@ -52,3 +52,10 @@ async def joined(chat_id: Any) -> Collector:
     collector = Collector()
     await stream_hub.join(chat_id, collector)
     return collector
+
+
+def published() -> None:
+    """Everything submitted to this process's publisher so far has gone out."""
+    done = threading.Event()
+    streaming.call_after_publishing(done.set)
+    assert done.wait(DEADLINE_SECONDS)

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.utils import timezone
 
-from chats import services, streaming, sweep, worker
+from chats import services, sweep, worker
 from chats.agent import history
 from chats.agent.loop import Outcome
 from chats.enums import ChatStatus
 from chats.models import Chat
 from chats.services import runs
 from tests.chats.conftest import Recorder
+from tests.chats.streams import published
 
 pytestmark = [pytest.mark.core, pytest.mark.django_db(transaction=True)]
 
@@ -85,17 +85,11 @@ def test_two_runs_of_one_chat_in_one_process_do_not_share_an_identity(alice: Any
     assert runs.run_check(chat_id=chat.pk, worker_id=str(new_run.worker_id)) is None
 
 
-def _published() -> None:
-    done = threading.Event()
-    streaming.call_after_publishing(done.set)
-    assert done.wait(10)
-
-
 def test_a_ping_while_claiming_is_checked_once_the_claim_is_in(alice: Any, mock_model: Any) -> None:
     """A run watches its chat before claiming it: a ping then cannot be judged yet (the chat
     is not ours), so it is remembered and the row checked right after the claim."""
     chat = services.chat_create(owner=alice, content="hello")
-    _published()  # chat_create's own ping is out before the run watches
+    published()  # chat_create's own ping is out before the run watches
     run_id, control = runs.new_run_id(), worker.RunControl()
     worker._register(run_id, chat.pk, control)
     try:
@@ -111,7 +105,7 @@ def test_a_ping_while_claiming_is_checked_once_the_claim_is_in(alice: Any, mock_
 
 def test_a_claim_nobody_pinged_spends_no_check(alice: Any, mock_model: Any) -> None:
     chat = services.chat_create(owner=alice, content="hello")
-    _published()  # chat_create's own ping is out before the run watches
+    published()  # chat_create's own ping is out before the run watches
     run_id, control = runs.new_run_id(), worker.RunControl()
     worker._register(run_id, chat.pk, control)
     try:

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from chats import stream_hub, streaming
 from config.env import redis_db
-from tests.chats.streams import joined
+from tests.chats.streams import joined, published
 
 pytestmark = [pytest.mark.core]
 
@@ -80,13 +80,6 @@ def _watching(chat_id: uuid.UUID) -> tuple[streaming.ControlWatch, threading.Eve
     return streaming.watch_control(chat_id, pinged.set), pinged
 
 
-def _published() -> None:
-    """Everything submitted so far has gone out."""
-    done = threading.Event()
-    streaming.call_after_publishing(done.set)
-    assert done.wait(10)
-
-
 def test_a_control_ping_reaches_every_watch_of_its_chat_and_no_other(
     publisher_loop: asyncio.AbstractEventLoop,
 ) -> None:
@@ -102,7 +95,7 @@ def test_a_control_ping_reaches_every_watch_of_its_chat_and_no_other(
     second_pinged.clear()
     streaming.publish_control(chat)
     assert second_pinged.wait(10)
-    _published()
+    published()
     assert not first_pinged.is_set() and not bystander_pinged.is_set()
     second.stop()
     bystander.stop()
